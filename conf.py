@@ -1,0 +1,81 @@
+"""Sphinx configuration for the MindGarage lab guides (sources in docs/).
+
+Build with ``nox -s docs``; it runs ``sphinx-build -c . docs build/html``.
+"""
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+# The lab's tracking server, written down once for the whole project: pages show it
+# literally (readers copy it), the tests redirect it to their throwaway server, and
+# tests/test_site.py fails if a page spells the lab host any other way.
+LAB_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
+
+
+def pinned_version(package: str) -> str:
+    """The version requirements/doctest.txt pins: the one the examples are tested with."""
+    text = (HERE / "requirements" / "doctest.txt").read_text()
+    match = re.search(rf"^{re.escape(package)}(\[[^\]]*\])?==(\S+)", text, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"requirements/doctest.txt pins no version of {package}")
+    return match.group(2)
+
+
+MLFLOW_VERSION = pinned_version("mlflow")
+MMENGINE_VERSION = pinned_version("mmengine")
+
+project = "MindGarage lab guides"
+author = "MindGarage lab"
+copyright = "MindGarage lab, RPTU Kaiserslautern-Landau"
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.intersphinx",
+    "sphinx_copybutton",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_inventories"]
+root_doc = "index"
+
+# Strict: every cross-reference must resolve (with -W in nox, a miss fails the build).
+nitpicky = True
+default_role = "literal"
+
+# Values the pages use. rst: |mlflow_version|; MyST: {{ mlflow_version }}.
+substitutions = {
+    "mlflow_version": MLFLOW_VERSION,
+    "mmengine_version": MMENGINE_VERSION,
+    "lab_tracking_uri": LAB_TRACKING_URI,
+}
+rst_epilog = "\n".join(f".. |{name}| replace:: {value}" for name, value in substitutions.items())
+myst_enable_extensions = ["substitution", "colon_fence", "deflist"]
+myst_substitutions = substitutions
+myst_heading_anchors = 3
+
+# MLflow's API reference, resolved offline from an inventory made from the pinned
+# MLflow (docs/_inventories/make_mlflow_inventory.py): no network needed to build.
+intersphinx_mapping = {
+    "mlflow": ("https://mlflow.org/docs/latest/api_reference/", "_inventories/mlflow.inv"),
+}
+intersphinx_timeout = 5
+
+# Copy buttons copy the command, not the prompt or the output.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+
+html_theme = "furo"
+html_title = "MindGarage lab guides"
+html_static_path = []
+
+# linkcheck: bounded, and never the throwaway servers or the lab's own host.
+linkcheck_timeout = 10
+linkcheck_retries = 1
+linkcheck_workers = 4
+linkcheck_ignore = [
+    r"https?://(127\.0\.0\.1|localhost)(:\d+)?(/.*)?",
+    re.escape(LAB_TRACKING_URI) + r".*",
+]
+linkcheck_anchors = False

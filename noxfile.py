@@ -1,0 +1,115 @@
+"""Sessions of the MindGarage lab guides.
+
+    nox -s docs        build the site into build/html (strict: a warning is an error)
+    nox -s doctest     run every example on the site against a throwaway MLflow server
+    nox -s docs-live   preview the site, rebuilt on every save
+    nox -s linkcheck   check the external links
+    nox -s lint        ruff and sphinx-lint
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))  # tests.throwaway_server: standard library only
+
+from tests.throwaway_server import ENV_HANDOVER, ThrowawayServer  # noqa: E402
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "doctest", "docs"]
+
+PYTHON = "3.11"  # the CPU torch wheel on the lab machines is for 3.11
+REQUIREMENTS = HERE / "requirements"
+SPHINX_ARGS = ["-c", ".", "-n", "-W", "--keep-going", "-j", "auto"]
+
+
+def install(session: nox.Session, requirements: str, *extra: str) -> None:
+    """Install a requirements file, skipping pip when nothing changed since last time.
+
+    A warm run then costs nothing here (pip alone takes seconds to confirm that a
+    satisfied MLflow + torch environment is satisfied).
+    """
+    files = [REQUIREMENTS / requirements, *(REQUIREMENTS / f for f in _included(requirements))]
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files) + repr(extra).encode())
+    stamp = Path(session.virtualenv.location) / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        session.log(f"{requirements} unchanged since the last install: skipping pip")
+        return
+    session.install("-r", str(REQUIREMENTS / requirements), *extra)
+    stamp.write_text(digest.hexdigest())
+
+
+def _included(requirements: str) -> list[str]:
+    lines = (REQUIREMENTS / requirements).read_text().splitlines()
+    names = [line.split(None, 1)[1] for line in lines if line.startswith("-r ")]
+    return names + [n for name in names for n in _included(name)]
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the site into build/html."""
+    install(session, "docs.txt")
+    session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
+
+
+@nox.session(name="docs-live", python=PYTHON)
+def docs_live(session: nox.Session) -> None:
+    """Serve the site on http://127.0.0.1:8000, rebuilt whenever a page changes."""
+    install(session, "docs-live.txt")
+    session.run(
+        "sphinx-autobuild", *SPHINX_ARGS, "--host", "127.0.0.1", "--port", "8000",
+        "--watch", "examples", "--watch", "conf.py", "docs", "build/live", *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def linkcheck(session: nox.Session) -> None:
+    """Check the site's external links (bounded: see linkcheck_* in conf.py)."""
+    install(session, "docs.txt")
+    session.run("sphinx-build", "-b", "linkcheck", *SPHINX_ARGS, "docs", "build/linkcheck")
+
+
+@nox.session(python=PYTHON)
+def doctest(session: nox.Session) -> None:
+    """Run every example on the site against a throwaway MLflow server."""
+    install(session, "doctest.txt")
+    mlflow = str(Path(session.bin) / "mlflow")
+    from conf import LAB_TRACKING_URI
+
+    lab_host = LAB_TRACKING_URI.split("://", 1)[1].rstrip("/")
+    # Started before pytest, so that it boots while pytest imports and collects;
+    # the tests wait for it only when the first example needs it.
+    server = ThrowawayServer.start(mlflow, allowed_hosts=[lab_host])
+    session.log(f"throwaway MLflow server starting at {server.url} (log: {server.log_path})")
+    try:
+        session.run("pytest", *session.posargs, env={ENV_HANDOVER: server.to_env()})
+    finally:
+        server.stop()
+
+
+@nox.session(python=PYTHON, name="mlflow-inventory")
+def mlflow_inventory(session: nox.Session) -> None:
+    """Remake docs/_inventories/mlflow.inv from the pinned MLflow (after changing the pin)."""
+    install(session, "doctest.txt")
+    session.run("python", "docs/_inventories/make_mlflow_inventory.py")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (check and format) on the Python files and the pages' examples; sphinx-lint."""
+    install(session, "lint.txt")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("sphinx-lint", "docs")
+
+
+if os.environ.get("CI"):
+    nox.options.reuse_venv = "never"  # a fresh machine: nothing to reuse anyway

@@ -1,0 +1,187 @@
+"""Sybil parsers for the site's pages, beyond Sybil's own code-block parsers.
+
+- ``LiteralIncludeParser``: a ``literalinclude`` of a Python file from ``examples/``
+  runs that file, at that place in the page, in the page's namespace. The file shown
+  is the file tested.
+- ``ShellExportParser``: ``export NAME=value`` lines of a shell block set that
+  variable for the rest of the page, as they would in the reader's shell.
+- ``ReasonedSkipParser``: Sybil's ``skip``, but a skip without a reason is an error.
+- ``SilentSkipParser``: a block that looks like Python but that Sybil would skip
+  (language ``py``, ``python3``, ``pycon``, ``ipython``, or no language and valid
+  Python) fails, naming its page and line.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+from pathlib import Path
+
+from sybil import Document, Example, Region
+from sybil.parsers import myst, rest
+from sybil.parsers.abstract.lexers import LexerCollection
+from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
+from sybil.parsers.myst.lexers import DirectiveLexer as MystDirectiveLexer
+from sybil.parsers.rest.lexers import DirectiveLexer as RestDirectiveLexer
+
+SKIPPED_LANGUAGES = {"py", "python3", "pycon", "ipython", "ipython3"}
+SHELL_LANGUAGES = {"bash", "shell", "sh", "console", "shell-session"}
+
+
+def _line_of(document: Document, position: int) -> int:
+    return document.text.count("\n", 0, position) + 1
+
+
+# -- literalinclude -------------------------------------------------------------
+
+
+def _run_included_file(example: Example) -> None:
+    path: Path = example.parsed
+    code = compile(path.read_text(), str(path), "exec", dont_inherit=True)
+    exec(code, example.namespace)
+    example.namespace.pop("__builtins__", None)
+
+
+class LiteralIncludeParser:
+    """Run the Python files that pages show with ``literalinclude``."""
+
+    def __init__(self, syntax: str) -> None:
+        lexer = RestDirectiveLexer if syntax == "rest" else MystDirectiveLexer
+        self.lexers = LexerCollection([lexer(directive="literalinclude", arguments=".+")])
+
+    def __call__(self, document: Document):
+        for region in self.lexers(document):
+            target = region.lexemes["arguments"].strip()
+            options = region.lexemes.get("options") or {}
+            if not target.endswith(".py") or options.get("language", "python") != "python":
+                continue
+            path = (Path(document.path).parent / target).resolve()
+            if not path.is_file():
+                raise ValueError(
+                    f"{document.path}:{_line_of(document, region.start)}: "
+                    f"literalinclude of a missing file: {target}"
+                )
+            yield Region(region.start, region.end, path, _run_included_file)
+
+
+# -- shell exports ---------------------------------------------------------------
+
+EXPORT = re.compile(r"^\s*(?:\$\s+)?export\s+(?P<assignment>[A-Za-z_][A-Za-z0-9_]*=.*)$")
+
+
+def _code_block_lexers(syntax: str, language: str) -> LexerCollection:
+    """Code blocks of either syntax, with the language as the ``arguments`` lexeme."""
+    directive = r"(sourcecode|code-block|code)"
+    if syntax == "rest":
+        return LexerCollection([RestDirectiveLexer(directive=directive, arguments=language)])
+    return LexerCollection(
+        [
+            FencedCodeBlockLexer(language, mapping={"language": "arguments", "source": "source"}),
+            MystDirectiveLexer(directive=directive, arguments=language),
+        ]
+    )
+
+
+def _apply_exports(example: Example) -> None:
+    os.environ.update(example.parsed)
+
+
+class ShellExportParser:
+    """``export NAME=value`` in a shell block sets NAME for the rest of the page."""
+
+    def __init__(self, syntax: str) -> None:
+        self.lexers = _code_block_lexers(syntax, r".+")
+
+    def __call__(self, document: Document):
+        for region in self.lexers(document):
+            if (region.lexemes.get("arguments") or "").strip() not in SHELL_LANGUAGES:
+                continue
+            exports = {}
+            for line in str(region.lexemes["source"]).splitlines():
+                match = EXPORT.match(line)
+                if match:
+                    name, value = shlex.split(match["assignment"])[0].split("=", 1)
+                    exports[name] = value
+            if exports:
+                yield Region(region.start, region.end, exports, _apply_exports)
+
+
+# -- skips that must say why -----------------------------------------------------
+
+
+def _checked_skip_regions(parser, document: Document):
+    for region in parser(document):
+        action, reason = region.parsed
+        if action in ("start", "next") and not (reason or "").strip():
+            raise ValueError(
+                f"{document.path}:{_line_of(document, region.start)}: "
+                f'`skip: {action}` needs a reason, e.g. skip: {action} "why it cannot run"'
+            )
+        yield region
+
+
+class ReasonedSkipParser:
+    def __init__(self, syntax: str) -> None:
+        self.parser = rest.SkipParser() if syntax == "rest" else myst.SkipParser()
+
+    def __call__(self, document: Document):
+        return _checked_skip_regions(self.parser, document)
+
+
+# -- Python that Sybil would not run --------------------------------------------
+
+
+def _looks_like_python(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    # A lone name or constant ("output.txt", "mlflow") parses too, but is not code.
+    return any(
+        not (isinstance(node, ast.Expr) and isinstance(node.value, (ast.Name, ast.Attribute, ast.Constant)))
+        for node in tree.body
+    )
+
+
+def _fail_silent_skip(example: Example) -> None:
+    raise AssertionError(
+        f"{example.path}:{example.line}: {example.parsed}. Sybil runs only blocks whose "
+        "language is exactly `python`: mark it `python` (and make it run), or give it a "
+        "non-Python language."
+    )
+
+
+# A reST paragraph ending in "::" (not a directive) followed by an indented block.
+LITERAL_BLOCK = re.compile(
+    r"^(?![ \t]*\.\. )[^\n]*::[ \t]*\n[ \t]*\n(?P<body>(?:[ \t]+\S[^\n]*\n|[ \t]*\n)+)",
+    re.MULTILINE,
+)
+
+
+class SilentSkipParser:
+    """Blocks that look like Python but would not be run: fail, naming page and line."""
+
+    def __init__(self, syntax: str) -> None:
+        self.syntax = syntax
+        self.lexers = _code_block_lexers(syntax, r"[^{\s]*")
+
+    def __call__(self, document: Document):
+        for region in self.lexers(document):
+            language = (region.lexemes.get("arguments") or "").strip()
+            source = str(region.lexemes["source"])
+            if language in SKIPPED_LANGUAGES:
+                why = f"a `{language}` block is silently skipped"
+            elif not language and _looks_like_python(source):
+                why = "a block with no language that is valid Python is silently skipped"
+            else:
+                continue
+            yield Region(region.start, region.end, why, _fail_silent_skip)
+        if self.syntax == "rest":
+            for match in LITERAL_BLOCK.finditer(document.text):
+                lines = match["body"].splitlines()
+                indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+                if _looks_like_python("\n".join(line[indent:] for line in lines)):
+                    why = "a `::` literal block that is valid Python is silently skipped"
+                    yield Region(match.start("body"), match.end(), why, _fail_silent_skip)

@@ -1,0 +1,192 @@
+"""pytest plugin: the throwaway MLflow server, and the rules every example runs under.
+
+- The environment is the tests' own: the developer's ``MLFLOW_*`` variables and
+  ``~/.mlflow/credentials`` are never used; client retries are bounded.
+- Nothing leaves loopback; the lab's URL reaches the throwaway server (lab_network).
+- One throwaway server per test run: handed over by ``nox -s doctest``, or started
+  here at the very start of the run when pytest is called directly.
+- Each page runs in a fresh temporary folder with a clean MLflow state; a run left
+  open by a failing example is ended.
+- An MLflow WARNING logged while an example runs fails that example, as Python
+  warnings do (see ``filterwarnings`` in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+
+import pytest
+
+from conf import LAB_TRACKING_URI
+from tests import lab_network
+from tests.throwaway_server import ENV_HANDOVER, ThrowawayServer
+
+# Variables of the developer's shell that would change what the examples do.
+SCRUBBED_PREFIXES = ("MLFLOW_", "_MLFLOW_")
+TEST_ENVIRONMENT = {
+    # A failure must show in seconds: no retry loop of minutes against a dead address.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+# MLflow log records that are not about the example, each with its reason.
+IGNORED_MLFLOW_WARNINGS = [
+    (
+        "mlflow.utils.requirements_utils",
+        r"Found torch version \(.*\+cpu\) contains a local version label",
+        "the lab machines and CI use the CPU wheel torch==2.13.0+cpu; MLflow then "
+        "records torch==2.13.0. Readers with a CUDA wheel see the same for +cuXXX; "
+        "the logging page says so.",
+    ),
+]
+
+_server: ThrowawayServer | None = None
+_started_here = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _server, _started_here
+    for name in [n for n in os.environ if n.startswith(SCRUBBED_PREFIXES)]:
+        if name != ENV_HANDOVER:
+            del os.environ[name]
+    os.environ.update(TEST_ENVIRONMENT)
+    # ~/.mlflow/credentials would sign the examples in as the developer.
+    config._docs_home = tempfile.mkdtemp(prefix="docs-home-")
+    os.environ["HOME"] = config._docs_home
+    lab_network.install_guard()
+
+    handed_over = os.environ.get(ENV_HANDOVER)
+    if handed_over:
+        _server = ThrowawayServer.from_env(handed_over)
+    elif not config.option.collectonly:
+        # Start now, so the server boots while pytest imports and collects.
+        _server = ThrowawayServer.start(allowed_hosts=[_host_port(LAB_TRACKING_URI)])
+        _started_here = True
+    if _server is not None:
+        lab_network.redirect(LAB_TRACKING_URI, _server.url)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _started_here and _server is not None:
+        _server.stop()
+    shutil.rmtree(getattr(config, "_docs_home", ""), ignore_errors=True)
+
+
+def _host_port(url: str) -> str:
+    return url.split("://", 1)[1].rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server() -> ThrowawayServer:
+    """The throwaway server, ready. Checks ask it what the examples did."""
+    if _server is None:
+        pytest.fail("no throwaway MLflow server was started (collect-only run?)")
+    _server.wait_ready()
+    return _server
+
+
+@pytest.fixture(scope="module")
+def page_sandbox(mlflow_server: ThrowawayServer, tmp_path_factory: pytest.TempPathFactory):
+    """One page's world: its own folder, environment and MLflow state."""
+    import mlflow
+
+    folder = tmp_path_factory.mktemp("page")
+    saved_env = dict(os.environ)
+    old_cwd = os.getcwd()
+    os.chdir(folder)
+    _reset_mlflow(mlflow)
+    try:
+        yield folder
+    finally:
+        while mlflow.active_run() is not None:  # left open by a failing example
+            mlflow.end_run(status="FAILED")
+        _reset_mlflow(mlflow)
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _reset_mlflow(mlflow) -> None:
+    mlflow.set_tracking_uri(None)  # also unsets MLFLOW_TRACKING_URI
+    import mlflow.tracking.fluent as fluent
+
+    fluent._active_experiment_id = None  # set by set_experiment(); no public reset
+
+
+# -- an MLflow warning fails the example ---------------------------------------
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for logger, pattern, _reason in IGNORED_MLFLOW_WARNINGS:
+            if record.name == logger and re.search(pattern, record.getMessage()):
+                return
+        self.records.append(record)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    recorder = _Recorder()
+    logger = logging.getLogger("mlflow")
+    logger.addHandler(recorder)
+    try:
+        result = yield
+    finally:
+        logger.removeHandler(recorder)
+    if recorder.records:
+        lines = "\n".join(f"  {r.name}: {r.getMessage()}" for r in recorder.records)
+        pytest.fail(f"MLflow logged warnings while this example ran:\n{lines}", pytrace=False)
+    return result
+
+
+# -- how many examples ran --------------------------------------------------------
+
+
+def _kind(item: pytest.Item) -> str | None:
+    example = getattr(item, "example", None)
+    if example is None:
+        return None
+    evaluator = getattr(example.region.evaluator, "__name__", type(example.region.evaluator).__name__)
+    text = example.document.text[example.region.start : example.region.end]
+    if "invisible-code-block" in text:
+        return "hidden checks"
+    return {
+        "_run_included_file": "example files",
+        "_apply_exports": "shell exports",
+        "_fail_silent_skip": "unrunnable blocks",
+        "Skipper": "skip markers",
+    }.get(evaluator, "code blocks")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say how many examples of each kind ran, on how many pages, and how they ended."""
+    outcome_of = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if report.when == "call" or outcome in ("skipped", "error"):
+                outcome_of[report.nodeid] = outcome
+    table: dict[str, Counter[str]] = {}
+    pages = set()
+    for item in getattr(config, "_doc_items", []):
+        table.setdefault(_kind(item), Counter())[outcome_of.get(item.nodeid, "not run")] += 1
+        pages.add(item.example.path)
+    if not table:
+        return
+    total = sum(sum(c.values()) for c in table.values())
+    terminalreporter.write_sep("-", f"{total} examples on {len(pages)} pages")
+    for kind, outcomes in sorted(table.items()):
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+        terminalreporter.write_line(f"{kind:>18}: {counts}")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    config._doc_items = [item for item in items if getattr(item, "example", None) is not None]
