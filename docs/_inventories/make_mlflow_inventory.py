@@ -29,6 +29,8 @@ DOCUMENTED_MODULES = [
 # The top-level page documents the fluent functions and only these classes; the rest
 # of what ``mlflow`` re-exports (MlflowClient, ...) has a page of its own.
 TOP_LEVEL_CLASSES = ["ActiveRun"]
+# Classes a module page documents under the full path of the module that defines them.
+DOCUMENTED_BY_FULL_PATH = {"mlflow.models": ["mlflow.models.model.ModelInfo"]}
 
 
 def public_names(module):
@@ -36,25 +38,33 @@ def public_names(module):
     return sorted(name for name in names if not name.startswith("_"))
 
 
+def class_entries(full, page):
+    module_name, name = full.rsplit(".", 1)
+    cls = getattr(import_module(module_name), name)
+    yield full, "py:class", f"{page}#{full}"
+    for attr, member in sorted(vars(cls).items()):
+        if attr.startswith("_"):
+            continue
+        if isinstance(member, property):
+            yield f"{full}.{attr}", "py:property", f"{page}#{full}.{attr}"
+        elif callable(member) or isinstance(member, (staticmethod, classmethod)):
+            yield f"{full}.{attr}", "py:method", f"{page}#{full}.{attr}"
+
+
 def entries():
     for module_name in DOCUMENTED_MODULES:
         module = import_module(module_name)
         page = f"python_api/{module_name}.html"
         yield module_name, "py:module", f"{page}#module-{module_name}"
+        for full in DOCUMENTED_BY_FULL_PATH.get(module_name, []):
+            yield from class_entries(full, page)
         for name in public_names(module):
             obj = getattr(module, name, None)
             full = f"{module_name}.{name}"
             if module_name == "mlflow" and inspect.isclass(obj) and name not in TOP_LEVEL_CLASSES:
                 continue
             if inspect.isclass(obj):
-                yield full, "py:class", f"{page}#{full}"
-                for attr, member in sorted(vars(obj).items()):
-                    if attr.startswith("_"):
-                        continue
-                    if isinstance(member, property):
-                        yield f"{full}.{attr}", "py:property", f"{page}#{full}.{attr}"
-                    elif callable(member) or isinstance(member, (staticmethod, classmethod)):
-                        yield f"{full}.{attr}", "py:method", f"{page}#{full}.{attr}"
+                yield from class_entries(full, page)
             elif inspect.isfunction(obj):
                 yield full, "py:function", f"{page}#{full}"
 

@@ -1,0 +1,80 @@
+"""Promises about the site as a whole, beyond what each page's examples show."""
+
+import re
+from importlib import import_module
+from pathlib import Path
+
+import mlflow
+import pytest
+from sphinx.util.inventory import InventoryFile
+
+from conf import LAB_TRACKING_URI, MLFLOW_VERSION
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted([*DOCS.rglob("*.rst"), *DOCS.rglob("*.md")])
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+def test_the_site_states_the_mlflow_version_it_is_tested_with():
+    """conf.py reads the pin; the tests must be running that very version."""
+    assert mlflow.__version__ == MLFLOW_VERSION
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_file_is_shown_on_a_page(example):
+    """An example file no page includes would be neither read nor run."""
+    includes = [
+        page
+        for page in PAGES
+        if re.search(rf"literalinclude::?}}?\s+\S*examples/{re.escape(example.name)}\b", page.read_text())
+    ]
+    assert includes, f"no page shows examples/{example.name} with literalinclude"
+
+
+LAB_URLS = re.compile(r"https?://mindgarage07[^\s\"'`<>)]*")
+# The troubleshooting page's deliberate mistake: the lab's host on the wrong port.
+WRONG_PORT = LAB_TRACKING_URI.replace(":8001", ":8002")
+
+
+@pytest.mark.parametrize("path", PAGES + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_lab_url_is_spelled_one_way(path):
+    """Tests redirect exactly conf.LAB_TRACKING_URI; any other spelling would escape them."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        for url in LAB_URLS.findall(line):
+            assert url.startswith((LAB_TRACKING_URI, WRONG_PORT)), f"{path}:{number}: {url}"
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.suffix == ".rst"], ids=lambda p: p.name)
+def test_rst_pages_have_no_markdown_links(page):
+    """[text](url) renders as literal brackets in reStructuredText."""
+    for number, line in enumerate(page.read_text().splitlines(), 1):
+        assert not re.search(r"\[[^\]]+\]\(https?://", line), f"{page}:{number}: {line.strip()}"
+
+
+def test_the_mlflow_api_inventory_matches_the_pinned_mlflow():
+    """Every MLflow name the site can link to exists in the MLflow the tests run."""
+    with open(DOCS / "_inventories" / "mlflow.inv", "rb") as f:
+        inventory = InventoryFile.load(f, "", lambda base, uri: uri)
+    missing = []
+    for role, objects in inventory.data.items() if hasattr(inventory, "data") else inventory.items():
+        for name in objects:
+            if not _resolves(name):
+                missing.append(f"{role} {name}")
+    assert not missing, f"{len(missing)} names no longer in MLflow: {missing[:10]}"
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[split:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
