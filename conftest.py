@@ -37,6 +37,4 @@ def _sybil(syntax, module, pattern):
     )
 
 
-pytest_collect_file = (
-    _sybil("rest", rest, "*.rst") + _sybil("myst", myst, "*.md")
-).pytest()
+pytest_collect_file = (_sybil("rest", rest, "*.rst") + _sybil("myst", myst, "*.md")).pytest()

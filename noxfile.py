@@ -1,10 +1,10 @@
 """Sessions of the MindGarage lab guides.
 
-    nox -s docs        build the site into build/html (strict: a warning is an error)
-    nox -s doctest     run every example on the site against a throwaway MLflow server
-    nox -s docs-live   preview the site, rebuilt on every save
-    nox -s linkcheck   check the external links
-    nox -s lint        ruff and sphinx-lint
+nox -s docs        build the site into build/html (strict: a warning is an error)
+nox -s doctest     run every example on the site against a throwaway MLflow server
+nox -s docs-live   preview the site, rebuilt on every save
+nox -s linkcheck   check the external links
+nox -s lint        ruff and sphinx-lint
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def lint(session: nox.Session) -> None:
     install(session, "lint.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", "tests/lint_examples.py")  # the Python blocks inside the pages
     session.run("sphinx-lint", "docs")
 
 

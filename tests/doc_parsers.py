@@ -140,7 +140,10 @@ def _looks_like_python(source: str) -> bool:
         return False
     # A lone name or constant ("output.txt", "mlflow") parses too, but is not code.
     return any(
-        not (isinstance(node, ast.Expr) and isinstance(node.value, (ast.Name, ast.Attribute, ast.Constant)))
+        not (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, (ast.Name, ast.Attribute, ast.Constant))
+        )
         for node in tree.body
     )
 

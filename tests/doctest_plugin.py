@@ -155,7 +155,9 @@ def _kind(item: pytest.Item) -> str | None:
     example = getattr(item, "example", None)
     if example is None:
         return None
-    evaluator = getattr(example.region.evaluator, "__name__", type(example.region.evaluator).__name__)
+    evaluator = getattr(
+        example.region.evaluator, "__name__", type(example.region.evaluator).__name__
+    )
     text = example.document.text[example.region.start : example.region.end]
     if "invisible-code-block" in text:
         return "hidden checks"

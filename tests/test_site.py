@@ -27,7 +27,9 @@ def test_every_example_file_is_shown_on_a_page(example):
     includes = [
         page
         for page in PAGES
-        if re.search(rf"literalinclude::?}}?\s+\S*examples/{re.escape(example.name)}\b", page.read_text())
+        if re.search(
+            rf"literalinclude::?}}?\s+\S*examples/{re.escape(example.name)}\b", page.read_text()
+        )
     ]
     assert includes, f"no page shows examples/{example.name} with literalinclude"
 
@@ -57,7 +59,9 @@ def test_the_mlflow_api_inventory_matches_the_pinned_mlflow():
     with open(DOCS / "_inventories" / "mlflow.inv", "rb") as f:
         inventory = InventoryFile.load(f, "", lambda base, uri: uri)
     missing = []
-    for role, objects in inventory.data.items() if hasattr(inventory, "data") else inventory.items():
+    for role, objects in (
+        inventory.data.items() if hasattr(inventory, "data") else inventory.items()
+    ):
         for name in objects:
             if not _resolves(name):
                 missing.append(f"{role} {name}")

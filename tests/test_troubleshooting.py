@@ -34,7 +34,9 @@ def test_without_retries_a_wrong_address_fails_in_seconds(closed_port_uri, monke
         mlflow.set_experiment("anything")
     assert time.monotonic() - started < 5
     message = str(raised.value)
-    assert message.startswith(f"API request to {closed_port_uri}/api/2.0/mlflow/experiments/get-by-name failed with exception")
+    assert message.startswith(
+        f"API request to {closed_port_uri}/api/2.0/mlflow/experiments/get-by-name failed with exception"
+    )
     assert "Max retries exceeded" in message and "Connection refused" in message
 
 
