@@ -1,5 +1,6 @@
 """Promises about the site as a whole, beyond what each page's examples show."""
 
+import os
 import re
 from importlib import import_module
 from pathlib import Path
@@ -16,6 +17,10 @@ PAGES = sorted([*DOCS.rglob("*.rst"), *DOCS.rglob("*.md")])
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
+@pytest.mark.skipif(
+    os.environ.get("DOCS_MLFLOW", "pinned") != "pinned",
+    reason="drift run: testing another MLflow than the pinned one on purpose",
+)
 def test_the_site_states_the_mlflow_version_it_is_tested_with():
     """conf.py reads the pin; the tests must be running that very version."""
     assert mlflow.__version__ == MLFLOW_VERSION
