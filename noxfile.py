@@ -110,6 +110,13 @@ def doctest(session: nox.Session) -> None:
         server.stop()
 
 
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Print the speed and memory figures of doctest and docs (tests/benchmark.py)."""
+    session.install("nox==2026.10.20")
+    session.run("python", "tests/benchmark.py", *session.posargs)
+
+
 @nox.session(python=PYTHON, name="mlflow-inventory")
 def mlflow_inventory(session: nox.Session) -> None:
     """Remake docs/_inventories/mlflow.inv from the pinned MLflow (after changing the pin)."""

@@ -1,0 +1,182 @@
+"""Speed and memory of the site's two commands, as medians over a few runs.
+
+    nox -s bench              (or: python tests/benchmark.py --runs 3)
+
+Prints: time until the throwaway server is ready; wall time of a warm ``nox -s doctest``
+and its floor (server ready + the pages' examples run as one plain script against a
+running server, no pytest, no checks); time per page; cold and warm ``nox -s docs``; a
+full and an incremental Sphinx build; peak memory of the doctest run. Run it on an idle
+machine: anything else running skews the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT))
+
+from conf import LAB_TRACKING_URI  # noqa: E402
+from tests.throwaway_server import ThrowawayServer  # noqa: E402
+
+NOX = [sys.executable, "-m", "nox"]
+DOCTEST_BIN = ROOT / ".nox" / "doctest" / "bin"
+DOCS_BIN = ROOT / ".nox" / "docs" / "bin"
+SPHINX = ["-c", ".", "-n", "-W", "--keep-going", "-j", "auto", "-q"]
+
+
+def timed(command: list[str], **kwargs) -> float:
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, **kwargs)
+    return time.monotonic() - started
+
+
+def median(label: str, samples: list[float], target: str = "") -> float:
+    value = statistics.median(samples)
+    runs = ", ".join(f"{s:.1f}" for s in samples)
+    print(f"{label:<44} {value:7.1f} s   (runs: {runs}){'   target ' + target if target else ''}")
+    return value
+
+
+def server_ready(runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        server = ThrowawayServer.start(str(DOCTEST_BIN / "mlflow"))
+        try:
+            samples.append(server.wait_ready())
+        finally:
+            server.stop()
+    return samples
+
+
+# The pages' examples as one plain script: every visible Python block and included
+# example file, page by page, in one process; no pytest, no hidden checks.
+PLAIN_SCRIPT = """
+import os, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests import lab_network
+from tests.doc_parsers import LiteralIncludeParser, ShellExportParser
+from sybil import Document
+from sybil.parsers import myst, rest
+lab_network.install_guard()
+lab_network.redirect({lab!r}, {url!r})
+import mlflow
+skip = {{"docs/guides/mlflow/signing-in.md"}}  # needs the authenticated server
+for page in sorted(Path({root!r}, "docs").rglob("*")):
+    if page.suffix not in (".rst", ".md") or str(page.relative_to({root!r})) in skip:
+        continue
+    syntax, module = ("rest", rest) if page.suffix == ".rst" else ("myst", myst)
+    parsers = [module.PythonCodeBlockParser(), LiteralIncludeParser(syntax), ShellExportParser(syntax)]
+    document = Document.parse(str(page), *parsers)
+    os.chdir(tempfile.mkdtemp())
+    mlflow.set_tracking_uri(None)
+    for example in document.examples():
+        text = document.text[example.region.start:example.region.end]
+        if "invisible-code-block" in text or "skip:" in text:
+            continue
+        example.evaluate()
+"""
+
+
+def floor_script(runs: int, ready: float) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        server = ThrowawayServer.start(
+            str(DOCTEST_BIN / "mlflow"), allowed_hosts=[LAB_TRACKING_URI.split("://")[1]]
+        )
+        try:
+            server.wait_ready()
+            script = PLAIN_SCRIPT.format(root=str(ROOT), lab=LAB_TRACKING_URI, url=server.url)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+            env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+            samples.append(ready + timed([str(DOCTEST_BIN / "python"), "-c", script], env=env))
+        finally:
+            server.stop()
+    return samples
+
+
+def doctest_runs(runs: int, junit: Path) -> list[float]:
+    return [timed([*NOX, "-s", "doctest", "--", "-q", f"--junitxml={junit}"]) for _ in range(runs)]
+
+
+def per_page(junit: Path) -> dict[str, float]:
+    pages: dict[str, float] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        where = case.get("file") or case.get("classname", "")
+        name = case.get("name", "")
+        key = where if where.startswith("docs") else name.split("::")[0] if "::" in name else where
+        pages[key] = pages.get(key, 0.0) + float(case.get("time", 0))
+    return pages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    runs = parser.parse_args().runs
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {runs} runs each\n"
+    )
+
+    # Both environments exist before anything is timed: the runs below are "warm".
+    for warm_up in (["doctest", "--", "--co", "-q"], ["docs"]):
+        subprocess.run([*NOX, "-s", *warm_up], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+    ready = median("throwaway server ready (/health answers)", server_ready(runs), "<= 8 s")
+    floor = median("floor: server ready + examples as a script", floor_script(runs, ready))
+    with tempfile.TemporaryDirectory() as tmp:
+        junit = Path(tmp, "junit.xml")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        warm = median(
+            "warm `nox -s doctest`",
+            doctest_runs(runs, junit),
+            f"<= {1.25 * floor:.1f} s (1.25 x floor)",
+        )
+        peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        print(f"{'  = x floor':<44} {warm / floor:7.2f}")
+        print(f"{'peak memory of one process in the run':<44} {peak / 1024:7.0f} MiB")
+        print("\ntime per page / test module (last run):")
+        for page, seconds in sorted(per_page(junit).items(), key=lambda kv: -kv[1]):
+            print(f"  {page:<58} {seconds:6.1f} s")
+    print()
+
+    cold = []
+    for _ in range(runs):
+        shutil.rmtree(ROOT / ".nox" / "docs", ignore_errors=True)
+        shutil.rmtree(ROOT / "build" / "html", ignore_errors=True)
+        cold.append(timed([*NOX, "-s", "docs"]))
+    median("cold `nox -s docs` (new venv, empty build)", cold, "<= 60 s")
+    median(
+        "warm `nox -s docs` (nothing changed)",
+        [timed([*NOX, "-s", "docs"]) for _ in range(runs)],
+        "<= 10 s",
+    )
+
+    sphinx = [str(DOCS_BIN / "sphinx-build"), "-b", "html", *SPHINX, "docs"]
+    with tempfile.TemporaryDirectory() as out:
+        median(
+            "full Sphinx build (fresh environment)",
+            [timed([*sphinx, out, "-E"]) for _ in range(runs)],
+        )
+        page = ROOT / "docs" / "guides" / "mlflow" / "logging.rst"
+        incremental = []
+        for _ in range(runs):
+            os.utime(page)  # "edited": Sphinx rebuilds it and what depends on it
+            incremental.append(timed([*sphinx, out]))
+        median("incremental build after editing one page", incremental, "<= 3 s")
+
+
+if __name__ == "__main__":
+    main()
