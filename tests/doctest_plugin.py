@@ -51,10 +51,7 @@ _started_here = False
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server, _started_here
-    for name in [n for n in os.environ if n.startswith(SCRUBBED_PREFIXES)]:
-        if name != ENV_HANDOVER:
-            del os.environ[name]
-    os.environ.update(TEST_ENVIRONMENT)
+    clean_environment(os.environ)
     # ~/.mlflow/credentials would sign the examples in as the developer.
     config._docs_home = tempfile.mkdtemp(prefix="docs-home-")
     os.environ["HOME"] = config._docs_home
@@ -69,6 +66,13 @@ def pytest_configure(config: pytest.Config) -> None:
         _started_here = True
     if _server is not None:
         lab_network.redirect(LAB_TRACKING_URI, _server.url)
+
+
+def clean_environment(environ) -> None:
+    """Drop the shell's MLflow settings (tracking URI, experiment, credentials...)."""
+    for name in [n for n in environ if n.startswith(SCRUBBED_PREFIXES)]:
+        del environ[name]
+    environ.update(TEST_ENVIRONMENT)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
