@@ -87,3 +87,17 @@ def _resolves(dotted: str) -> bool:
             return False
         return True
     return False
+
+
+def test_each_page_works_in_its_own_experiment():
+    """Pages share one throwaway server: two pages in one experiment would mix their runs."""
+    owner: dict[str, Path] = {}
+    sources = {page: page.read_text() for page in PAGES}
+    for example in EXAMPLES:  # an included example logs for the page that includes it
+        for page in PAGES:
+            if f"examples/{example.name}" in sources[page]:
+                sources[page] += example.read_text()
+    for page, text in sources.items():
+        for name in set(re.findall(r"set_experiment\(\s*[\"']([^\"']+)[\"']", text)):
+            assert name not in owner, f"{page} and {owner[name]} both log to experiment {name!r}"
+            owner[name] = page
