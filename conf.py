@@ -28,7 +28,7 @@ MMENGINE_VERSION = pinned_version("mmengine")
 
 project = "MindGarage lab guides"
 author = "MindGarage lab"
-copyright = "MindGarage lab, RPTU Kaiserslautern-Landau"
+copyright = "MindGarage lab"
 
 extensions = [
     "myst_parser",

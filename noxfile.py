@@ -73,6 +73,7 @@ def docs(session: nox.Session) -> None:
     """Build the site into build/html."""
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
+    session.run("python", "tests/check_built_site.py", "build/html")  # as a reader meets it
 
 
 @nox.session(name="docs-live", python=PYTHON)
