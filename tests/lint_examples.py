@@ -23,10 +23,25 @@ PAGE_CONTEXT_RULES = "F821,F401,F811,E402,B018"  # undefined/unused across block
 
 
 def python_blocks(page: Path):
-    """(line, source) of each Python block and hidden check on the page."""
-    parser = rest.PythonCodeBlockParser() if page.suffix == ".rst" else myst.PythonCodeBlockParser()
-    document = Document.parse(str(page), parser)
+    """(line, source) of each Python block and hidden check on the page.
+
+    Blocks a ``skip`` marker keeps from running are left out too: they are anti-examples,
+    shown as readers must not write them (the skip's reason says so and where it is proven).
+    """
+    syntax = rest if page.suffix == ".rst" else myst
+    document = Document.parse(str(page), syntax.PythonCodeBlockParser(), syntax.SkipParser())
+    skip_from, skipping = None, False
     for example in document.examples():
+        if isinstance(example.parsed, tuple):  # a skip marker: (action, reason)
+            action = example.parsed[0]
+            skip_from = example.region.end if action == "next" else None
+            skipping = {"start": True, "end": False}.get(action, skipping)
+            continue
+        # "skip: next" applies to what directly follows it (maybe a literalinclude).
+        between = document.text[skip_from : example.region.start] if skip_from else "x"
+        skip_from = None
+        if skipping or not between.strip():
+            continue
         yield example.line + example.parsed.line_offset, str(example.parsed)
 
 

@@ -1,0 +1,368 @@
+"""The MMPose page's config, proven by a real MMEngine training against the tracking server.
+
+docs/guides/mlflow/mmpose.rst shows examples/mmpose_mlflow_config.py and says what it does.
+Here that very file is loaded with MMEngine's ``Config.fromfile``, as MMPose's
+``tools/train.py`` loads a config, completed with a tiny model and data set, and trained
+by MMEngine's ``Runner`` on the CPU. Then the throwaway server (which the lab's URL
+reaches during the tests, see tests/lab_network.py) is asked what arrived.
+
+mmpose cannot be installed on the machines that run these tests (chumpy does not build,
+xtcocotools breaks on numpy 2, and PoseLocalVisualizer needs mmcv's compiled ops). Its ``PoseLocalVisualizer`` is a subclass of MMEngine's
+``Visualizer`` that adds pose drawing; everything about ``vis_backends``, and so about
+MLflow, lives in MMEngine. So where mmpose is missing, the tests stand MMEngine's
+``Visualizer`` in for ``PoseLocalVisualizer``, and change nothing else in the config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+with warnings.catch_warnings():
+    # mmengine.optim imports torch.distributed.optim, whose optimizers use
+    # @torch.jit.script and @torch.jit.interface, which torch 2.13 deprecates: torch's
+    # own code, run on import.
+    warnings.filterwarnings(
+        "ignore", r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning
+    )
+    from mmengine.config import Config
+    from mmengine.evaluator import BaseMetric
+    from mmengine.logging import MMLogger
+    from mmengine.model import BaseModel
+    from mmengine.registry import DATASETS, METRICS, MODELS, VISUALIZERS
+    from mmengine.runner import Runner
+    from mmengine.utils import ManagerMixin
+
+from conf import LAB_TRACKING_URI
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
+PAGE = ROOT / "docs" / "guides" / "mlflow" / "mmpose.rst"
+RUN_NAME = re.compile(r"^\d{8}_\d{6}$")  # the page's time.strftime('%Y%m%d_%H%M%S')
+
+try:
+    import mmpose  # noqa: F401
+except ImportError:
+    HAVE_MMPOSE = False
+else:
+    HAVE_MMPOSE = True
+
+
+# -- a tiny model and data set, enough for MMEngine to train and log ---------------
+
+
+class TinyRegressor(BaseModel):
+    """One linear layer: a few iterations on the CPU take milliseconds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 1)
+
+    def forward(self, inputs, data_samples=None, mode="tensor"):
+        outputs = self.linear(inputs)
+        if mode == "loss":
+            return {"loss": torch.nn.functional.mse_loss(outputs, data_samples)}
+        if mode == "predict":
+            return [{"pred": p, "target": t} for p, t in zip(outputs, data_samples, strict=True)]
+        return outputs
+
+
+class TinyDataset(torch.utils.data.Dataset):
+    """Eight samples of y = sum(x)."""
+
+    def __init__(self) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.inputs = torch.rand(8, 4, generator=generator)
+        self.targets = self.inputs.sum(dim=1, keepdim=True)
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, index):
+        return {"inputs": self.inputs[index], "data_samples": self.targets[index]}
+
+
+class TinyError(BaseMetric):
+    """Mean absolute error, reported as ``tiny/mae`` (MMPose's reads ``coco/AP``)."""
+
+    default_prefix = "tiny"
+
+    def process(self, data_batch, data_samples) -> None:
+        self.results.extend(float((s["pred"] - s["target"]).abs()) for s in data_samples)
+
+    def compute_metrics(self, results) -> dict:
+        return {"mae": sum(results) / len(results)}
+
+
+# Registered by name, as an MMPose config names its model and data set (force: the module
+# may be imported twice by a test runner).
+MODELS.register_module(name="RecipeTinyRegressor", module=TinyRegressor, force=True)
+DATASETS.register_module(name="RecipeTinyDataset", module=TinyDataset, force=True)
+METRICS.register_module(name="RecipeTinyError", module=TinyError, force=True)
+
+ITERATIONS_PER_EPOCH = 4  # 8 samples, batch size 2
+EPOCHS = 2
+
+
+def load_recipe(path: Path = RECIPE) -> Config:
+    """The config as MMPose's tools/train.py gets it, with the visualizer stand-in."""
+    cfg = Config.fromfile(str(path))
+    if HAVE_MMPOSE:
+        from mmpose.utils import register_all_modules
+
+        register_all_modules(init_default_scope=False)
+        cfg.default_scope = "mmpose"  # as MMPose's configs/_base_/default_runtime.py sets it
+    else:
+        # Without mmpose, MMEngine's Visualizer stands in for its subclass
+        # PoseLocalVisualizer: the vis_backends, all that matters here, are MMEngine's.
+        assert cfg.visualizer.type == "PoseLocalVisualizer"
+        cfg.visualizer.type = "Visualizer"
+    return cfg
+
+
+def add_training(cfg: Config, work_dir: Path) -> Config:
+    """What the rest of a real config and tools/train.py add: model, data, schedule."""
+    dataloader = {
+        "batch_size": 2,
+        "num_workers": 0,
+        "dataset": {"type": "RecipeTinyDataset"},
+        "sampler": {"type": "DefaultSampler", "shuffle": False},
+        "collate_fn": {"type": "default_collate"},
+    }
+    cfg.merge_from_dict(
+        {
+            "work_dir": str(work_dir),
+            "model": {"type": "RecipeTinyRegressor"},
+            "train_dataloader": dataloader,
+            "val_dataloader": dataloader,
+            "val_evaluator": {"type": "RecipeTinyError"},
+            "train_cfg": {"by_epoch": True, "max_epochs": EPOCHS, "val_interval": 1},
+            "val_cfg": {},
+            "optim_wrapper": {"optimizer": {"type": "SGD", "lr": 0.01}},
+            # Log every iteration (MMPose logs every 50), and average over one iteration.
+            "default_hooks": {"logger": {"type": "LoggerHook", "interval": 1}},
+            "log_processor": {"window_size": 1, "by_epoch": True},
+            "randomness": {"seed": 0},
+        }
+    )
+    return cfg
+
+
+# -- each test in its own world ----------------------------------------------------
+
+
+def _reset_mlflow() -> None:
+    mlflow.set_tracking_uri(None)  # also unsets MLFLOW_TRACKING_URI
+    import mlflow.tracking.fluent as fluent
+
+    fluent._active_experiment_id = None  # set by set_experiment(); no public reset
+
+
+def _managed_instances() -> dict[type, set[str]]:
+    """MMEngine's named, process-wide instances (visualizers, loggers, ...), by class."""
+    found, classes = {}, [ManagerMixin]
+    while classes:
+        cls = classes.pop()
+        found[cls] = set(cls._instance_dict)  # each class keeps its own; no public listing
+        classes.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.fixture
+def sandbox(mlflow_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A temporary working folder; environment, MLflow and MMEngine state restored after.
+
+    MMEngine keeps its visualizer, logger, message hub and scope as named, process-wide
+    instances: a second ``Runner`` asking for the config's ``name='visualizer'`` would get
+    the first one back (and warn). The instances a test creates are dropped after it.
+    """
+    monkeypatch.chdir(tmp_path)
+    saved_env = dict(os.environ)
+    before = _managed_instances()
+    _reset_mlflow()
+    try:
+        yield tmp_path
+    finally:
+        while mlflow.active_run() is not None:  # left open by a failing test
+            mlflow.end_run(status="FAILED")
+        _reset_mlflow()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for cls, names in _managed_instances().items():
+            for name in names - before.get(cls, set()):
+                instance = cls._instance_dict.pop(name)  # no public way to drop one
+                if isinstance(instance, MMLogger):  # close its log file in tmp_path
+                    for handler in list(instance.handlers):
+                        handler.close()
+                        instance.removeHandler(handler)
+
+
+@pytest.fixture
+def server(mlflow_server) -> MlflowClient:
+    return MlflowClient(mlflow_server.url)  # asks the throwaway server directly
+
+
+def only_run(server: MlflowClient, experiment_name: str):
+    experiment = server.get_experiment_by_name(experiment_name)
+    assert experiment is not None, f"no experiment {experiment_name!r} on the server"
+    runs = server.search_runs([experiment.experiment_id])
+    assert len(runs) == 1, [r.info.run_name for r in runs]
+    return runs[0]
+
+
+# -- the recipe, trained -------------------------------------------------------------
+
+
+def test_the_recipe_trains_and_logs_to_the_lab_server(sandbox: Path, server: MlflowClient):
+    cfg = add_training(load_recipe(), sandbox / "work_dirs" / "mmpose_mlflow_config")
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    # The experiment is named after the config file: '{{fileBasenameNoExtension}}'.
+    run = only_run(server, "mmpose_mlflow_config")
+    assert run.info.status == "FINISHED"
+    # The run is named after the time the config was loaded.
+    assert RUN_NAME.match(run.info.run_name), run.info.run_name
+    assert run.info.run_name == cfg.run_name
+    run_id = run.info.run_id
+
+    # Scalars, with the iteration as their step: one value per logged iteration.
+    iterations = list(range(1, EPOCHS * ITERATIONS_PER_EPOCH + 1))
+    for name in ("loss", "lr"):
+        history = server.get_metric_history(run_id, name)
+        assert [m.step for m in history] == iterations, (name, history)
+    assert {m.value for m in server.get_metric_history(run_id, "lr")} == {0.01}
+    assert {"epoch", "iter"} <= set(run.data.metrics)
+    # Validation results, with the epoch as their step.
+    history = server.get_metric_history(run_id, "tiny/mae")
+    assert [m.step for m in history] == list(range(1, EPOCHS + 1)), history
+
+    # The whole config, flattened into parameters, and as config.py.
+    params = run.data.params
+    assert params["exp_name"] == "mmpose_mlflow_config"
+    assert params["MINDGARAGE_MLFLOW_TRACKING_URI"] == LAB_TRACKING_URI
+    assert params["vis_backends.1.type"] == "MLflowVisBackend"
+    assert params["vis_backends.1.tracking_uri"] == LAB_TRACKING_URI
+    assert params["visualizer.vis_backends.1.exp_name"] == "mmpose_mlflow_config"
+    assert params["visualizer.vis_backends.1.run_name"] == run.info.run_name
+    assert params["optim_wrapper.optimizer.lr"] == "0.01"
+    config_py = mlflow.artifacts.load_text(f"runs:/{run_id}/config.py")
+    assert "exp_name = 'mmpose_mlflow_config'" in config_py
+
+    # At the end, the files of the work_dir: the config, the log, the scalars.
+    timestamp = runner.timestamp
+    uploaded = {
+        f"{timestamp}/{timestamp}.log",
+        f"{timestamp}/vis_data/scalars.json",
+        "mmpose_mlflow_config.py",
+    }
+    listed = {a.path for a in server.list_artifacts(run_id)}
+    listed |= {a.path for a in server.list_artifacts(run_id, timestamp)}
+    listed |= {a.path for a in server.list_artifacts(run_id, f"{timestamp}/vis_data")}
+    assert uploaded <= listed, listed
+
+    # (a) The backend set MLflow's tracking URI for the whole process, and left it so:
+    # any MLflow call after the training, in the same process, goes to the lab's server.
+    assert mlflow.active_run() is None
+    assert mlflow.get_tracking_uri() == LAB_TRACKING_URI
+    assert os.environ["MLFLOW_TRACKING_URI"] == LAB_TRACKING_URI  # and child processes
+
+
+def test_after_training_plain_mlflow_calls_go_to_the_lab_server(
+    sandbox: Path, server: MlflowClient
+):
+    """(a), as a reader meets it: evaluation code after the training logs to the lab."""
+    # The recipe under another file name, so that this test has its own experiment.
+    config = sandbox / "mmpose_after_training.py"
+    config.write_text(RECIPE.read_text())
+    cfg = load_recipe(config)
+    cfg.work_dir = str(sandbox / "work_dirs")
+    visualizer = VISUALIZERS.build({**cfg.visualizer, "save_dir": cfg.work_dir})
+    # What the Runner does with the visualizer: config first, scalars, close at the end.
+    visualizer.add_config(cfg)
+    visualizer.add_scalars({"loss": 0.5}, step=1)
+    visualizer.close()
+
+    # No set_tracking_uri in this code: the backend's is still in force.
+    with mlflow.start_run(run_name="evaluation") as evaluation:
+        mlflow.log_metric("accuracy", 0.9)
+
+    assert mlflow.get_tracking_uri() == LAB_TRACKING_URI
+    on_server = server.get_run(evaluation.info.run_id)
+    assert on_server.data.metrics == {"accuracy": 0.9}
+    # ... and in the training's experiment, which stays the active one, too.
+    experiment = server.get_experiment_by_name("mmpose_after_training")
+    assert experiment is not None
+    assert on_server.info.experiment_id == experiment.experiment_id
+    runs = server.search_runs([experiment.experiment_id])
+    assert sorted(r.info.run_name for r in runs) == sorted([cfg.run_name, "evaluation"])
+
+
+# -- (b) no tracking_uri ----------------------------------------------------------------
+
+
+def test_without_tracking_uri_mlflow_refuses_mmengines_file_store(
+    sandbox: Path, server: MlflowClient
+):
+    config = sandbox / "mmpose_no_tracking_uri.py"
+    config.write_text(RECIPE.read_text())
+    cfg = add_training(load_recipe(config), sandbox / "work_dirs")
+    del cfg.visualizer.vis_backends[1]["tracking_uri"]
+    # Not even the environment variable helps: MMEngine sets a file URI in code.
+    os.environ["MLFLOW_TRACKING_URI"] = LAB_TRACKING_URI
+
+    with pytest.raises(
+        MlflowException,
+        match=re.escape(
+            "The filesystem tracking backend (e.g., './mlruns') is in maintenance mode"
+        ),
+    ):
+        Runner.from_cfg(cfg)  # the config is logged when the runner is built
+
+    # MMEngine pointed MLflow at the visualizer's folder: <work_dir>/<timestamp>/vis_data.
+    work_dir = re.escape(str(sandbox / "work_dirs"))
+    assert re.fullmatch(rf"file://{work_dir}/\d{{8}}_\d{{6}}/vis_data", mlflow.get_tracking_uri())
+    assert server.get_experiment_by_name("mmpose_no_tracking_uri") is None
+
+
+# -- (c) the old text's trailing commas ----------------------------------------------
+
+# The anti-example of the page, as it shows it (the page is checked to show exactly this).
+TRAILING_COMMAS = """\
+import time
+exp_name='rtmpose-m_8xb256-420e_coco-256x192',
+run_name=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
+"""
+
+
+def test_the_page_shows_the_tested_anti_example():
+    lines = [re.escape(line) for line in TRAILING_COMMAS.splitlines()]
+    block = r"^(?P<indent> +)" + r"\n(?P=indent)".join(lines) + "$"
+    assert re.search(block, PAGE.read_text(), flags=re.MULTILINE), TRAILING_COMMAS
+
+
+def test_trailing_commas_make_tuples_that_crash_the_backend(sandbox: Path, server: MlflowClient):
+    # The recipe, with its two name lines written as in the old text.
+    recipe = RECIPE.read_text()
+    old_lines = TRAILING_COMMAS.splitlines()[1:]
+    text, replaced = re.subn(r"^exp_name = .*$", lambda _: old_lines[0], recipe, flags=re.M)
+    text, replaced_too = re.subn(r"^run_name = .*$", lambda _: old_lines[1], text, flags=re.M)
+    assert replaced == replaced_too == 1
+    config = sandbox / "rtmpose-m_8xb256-420e_coco-256x192.py"
+    config.write_text(text)
+
+    cfg = add_training(load_recipe(config), sandbox / "work_dirs")
+    assert cfg.exp_name == ("rtmpose-m_8xb256-420e_coco-256x192",)  # a tuple, not a str
+    assert isinstance(cfg.run_name, tuple)
+
+    with pytest.raises(TypeError, match=r"^bad argument type for built-in operation$"):
+        Runner.from_cfg(cfg)
+    assert server.get_experiment_by_name("rtmpose-m_8xb256-420e_coco-256x192") is None
