@@ -4,7 +4,8 @@
   runs that file, at that place in the page, in the page's namespace. The file shown
   is the file tested.
 - ``ShellExportParser``: ``export NAME=value`` lines of a shell block set that
-  variable for the rest of the page, as they would in the reader's shell.
+  variable for the rest of the page, as they would in the reader's shell. Given
+  ``placeholders``, a value like ``'<your password>'`` is replaced by the tests' own.
 - ``ReasonedSkipParser``: Sybil's ``skip``, but a skip without a reason is an error.
 - ``SilentSkipParser``: a block that looks like Python but that Sybil would skip
   (language ``py``, ``python3``, ``pycon``, ``ipython``, or no language and valid
@@ -17,6 +18,7 @@ import ast
 import os
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from sybil import Document, Example, Region
@@ -84,15 +86,35 @@ def _code_block_lexers(syntax: str, language: str) -> LexerCollection:
     )
 
 
+PLACEHOLDER = re.compile(r"<[^<>]+>")
+
+
 def _apply_exports(example: Example) -> None:
-    os.environ.update(example.parsed)
+    exports, placeholders = example.parsed
+    if placeholders is not None:  # pages show placeholders; the tests supply real values
+        values = placeholders()
+        for name, value in exports.items():
+            if PLACEHOLDER.fullmatch(value) and value not in values:
+                raise AssertionError(
+                    f"{example.path}:{example.line}: the tests have no value for {value} "
+                    f"(exported as {name}); they know {sorted(values)}"
+                )
+        exports = {name: values.get(value, value) for name, value in exports.items()}
+    os.environ.update(exports)
 
 
 class ShellExportParser:
-    """``export NAME=value`` in a shell block sets NAME for the rest of the page."""
+    """``export NAME=value`` in a shell block sets NAME for the rest of the page.
 
-    def __init__(self, syntax: str) -> None:
+    ``placeholders``, if given, is called when an export runs and returns what each
+    placeholder (``<your password>``) stands for; an unknown placeholder fails.
+    """
+
+    def __init__(
+        self, syntax: str, placeholders: Callable[[], dict[str, str]] | None = None
+    ) -> None:
         self.lexers = _code_block_lexers(syntax, r".+")
+        self.placeholders = placeholders
 
     def __call__(self, document: Document):
         for region in self.lexers(document):
@@ -105,7 +127,7 @@ class ShellExportParser:
                     name, value = shlex.split(match["assignment"])[0].split("=", 1)
                     exports[name] = value
             if exports:
-                yield Region(region.start, region.end, exports, _apply_exports)
+                yield Region(region.start, region.end, (exports, self.placeholders), _apply_exports)
 
 
 # -- skips that must say why -----------------------------------------------------

@@ -9,6 +9,8 @@
   open by a failing example is ended.
 - An MLflow WARNING logged while an example runs fails that example, as Python
   warnings do (see ``filterwarnings`` in pyproject.toml).
+- Pages about signing in run against a second, authenticated server (tests/auth_server.py),
+  started only when a selected test needs it; see "the authenticated server" below.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 from conf import LAB_TRACKING_URI
 from tests import lab_network
+from tests.auth_server import AuthServer
 from tests.throwaway_server import ENV_HANDOVER, ThrowawayServer
 
 # Variables of the developer's shell that would change what the examples do.
@@ -78,6 +81,8 @@ def clean_environment(environ) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _started_here and _server is not None:
         _server.stop()
+    if _auth_server is not None:
+        _auth_server.stop()
     shutil.rmtree(getattr(config, "_docs_home", ""), ignore_errors=True)
 
 
@@ -120,6 +125,68 @@ def _reset_mlflow(mlflow) -> None:
     import mlflow.tracking.fluent as fluent
 
     fluent._active_experiment_id = None  # set by set_experiment(); no public reset
+
+
+# -- the authenticated server, for the pages about signing in -----------------------
+#
+# conftest.py runs AUTH_PAGES with the fixtures `auth_server` and `auth_page_sandbox`
+# instead of `page_sandbox` alone, and fills their placeholder exports in from
+# `auth_placeholders()`. The server starts once, when the collected tests need it.
+
+_auth_server: AuthServer | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start booting the authenticated server now if a selected test needs it."""
+    if not session.config.option.collectonly and any(
+        "auth_server" in getattr(item, "fixturenames", ()) for item in session.items
+    ):
+        _start_auth_server()
+
+
+def _start_auth_server() -> AuthServer:
+    global _auth_server
+    if _auth_server is None:
+        _auth_server = AuthServer.start(allowed_hosts=[_host_port(LAB_TRACKING_URI)])
+    return _auth_server
+
+
+@pytest.fixture(scope="session")
+def auth_server() -> AuthServer:
+    """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
+    server = _start_auth_server()
+    server.wait_ready()
+    return server
+
+
+def auth_placeholders() -> dict[str, str]:
+    """For the shell-export parser: the credentials that a page's placeholders stand for."""
+    if _auth_server is None:
+        raise RuntimeError("this page needs the `auth_server` fixture")
+    return _auth_server.placeholders
+
+
+@pytest.fixture(scope="module")
+def auth_page_sandbox(page_sandbox, auth_server: AuthServer, mlflow_server: ThrowawayServer):
+    """``page_sandbox``, with the lab's URL reaching the authenticated server during the page."""
+    import mlflow
+
+    _send_lab_url_to(auth_server.url)
+    try:
+        yield page_sandbox
+    finally:
+        while mlflow.active_run() is not None:  # end it on this server, as the page's user
+            mlflow.end_run(status="FAILED")
+        _send_lab_url_to(mlflow_server.url)
+
+
+def _send_lab_url_to(url: str) -> None:
+    lab_network.redirect(LAB_TRACKING_URI, url)
+    # MLflow keeps its HTTP connections open in cached sessions: drop them, or a connection
+    # opened to the other server would go on serving the lab's URL.
+    from mlflow.utils.request_utils import _cached_get_request_session
+
+    _cached_get_request_session.cache_clear()
 
 
 # -- an MLflow warning fails the example ---------------------------------------

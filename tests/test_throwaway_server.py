@@ -74,7 +74,7 @@ def test_the_shell_s_mlflow_settings_are_not_used():
     shell = {
         "MLFLOW_TRACKING_URI": "http://example.org",
         "MLFLOW_EXPERIMENT_NAME": "someone-elses",
-        "MLFLOW_TRACKING_PASSWORD": "from-the-shell",
+        "MLFLOW_TRACKING_PASSWORD": "<from the shell>",
         "PATH": "/usr/bin",
     }
     clean_environment(shell)

@@ -70,6 +70,24 @@ def server_command(
     ]  # fmt: skip
 
 
+def script_command(
+    mlflow: str, script: Path, folder: Path, port: int, allowed_hosts: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run a server script (examples/lab_server.sh).
+
+    The script is run as it is; only the values it takes from the environment change:
+    its data folder, host, port and allowed hosts, and the ``mlflow`` it finds on PATH.
+    """
+    hosts = [f"127.0.0.1:{port}", f"localhost:{port}", *allowed_hosts]
+    return ["bash", str(script)], {
+        "LAB_MLFLOW_DIR": str(folder),
+        "LAB_MLFLOW_HOST": "127.0.0.1",
+        "LAB_MLFLOW_PORT": str(port),
+        "LAB_MLFLOW_ALLOWED_HOSTS": ",".join(hosts),
+        "PATH": os.pathsep.join([str(Path(mlflow).parent), os.environ.get("PATH", "")]),
+    }
+
+
 @dataclass
 class ThrowawayServer:
     """One throwaway server: where it listens, its folder, its log and its process."""
@@ -92,8 +110,14 @@ class ThrowawayServer:
         extra_args: list[str] = (),
         env: dict[str, str] | None = None,
         template_db: Path | None = None,
+        script: Path | None = None,
+        copy_in: list[Path] = (),
     ) -> ThrowawayServer:
-        """Launch the server in the background and return at once (see ``wait_ready``)."""
+        """Launch the server in the background and return at once (see ``wait_ready``).
+
+        With ``script``, the server is that script's command (``script_command``), not
+        ``server_command``; ``copy_in`` files are copied into the server's folder first.
+        """
         mlflow = mlflow or shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
         if not Path(mlflow).is_file():
             raise ServerError(
@@ -114,7 +138,13 @@ class ThrowawayServer:
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             **(env or {}),
         }
-        command = server_command(mlflow, folder, port, list(allowed_hosts), list(extra_args))
+        for path in copy_in:
+            shutil.copyfile(path, folder / Path(path).name)
+        if script is None:
+            command = server_command(mlflow, folder, port, list(allowed_hosts), list(extra_args))
+        else:
+            command, script_env = script_command(mlflow, script, folder, port, list(allowed_hosts))
+            server_env.update(script_env)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 command,
