@@ -114,7 +114,7 @@ def doctest(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Print the speed and memory figures of doctest and docs (tests/benchmark.py)."""
-    session.install("nox==2026.10.20")
+    install(session, "doctest.txt", "nox==2026.10.20")
     session.run("python", "tests/benchmark.py", *session.posargs)
 
 

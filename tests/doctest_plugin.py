@@ -263,3 +263,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 def pytest_collection_modifyitems(session, config, items) -> None:
     config._doc_items = [item for item in items if getattr(item, "example", None) is not None]
+    # Tests of the authenticated server last (a stable sort: each page keeps its order), so
+    # that server boots while the others run instead of being waited for first.
+    items.sort(key=lambda item: "auth_server" in getattr(item, "fixturenames", ()))

@@ -37,9 +37,17 @@ def test_a_server_that_dies_fails_at_once_with_its_log():
     assert "nosuchscheme" in str(raised.value)  # the log's tail is in the message
 
 
-def test_a_deadline_fails_with_the_log():
-    # A server that is alive but never healthy in time: ask for an impossible deadline.
-    server = ThrowawayServer.start()
+@pytest.fixture
+def fake_mlflow(tmp_path):
+    """An "mlflow" that never serves and leaves a child behind, as uvicorn and huey do."""
+    script = tmp_path / "mlflow"
+    script.write_text("#!/bin/sh\nsleep 300 &\necho fake server starting\nexec sleep 300\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_deadline_fails_with_the_log(fake_mlflow):
+    server = ThrowawayServer.start(fake_mlflow)
     try:
         with pytest.raises(ServerError, match=r"not ready after 0 s\.\n--- .*server\.log"):
             server.wait_ready(timeout=0)
@@ -47,9 +55,10 @@ def test_a_deadline_fails_with_the_log():
         server.stop()
 
 
-def test_stop_ends_the_whole_process_group_and_removes_the_folder():
-    server = ThrowawayServer.start()
-    server.wait_ready()
+def test_stop_ends_the_whole_process_group_and_removes_the_folder(fake_mlflow):
+    server = ThrowawayServer.start(fake_mlflow)
+    time.sleep(0.2)  # the child is running
+    assert _group_has_members(server.pid)
     server.stop()
     assert not _group_has_members(server.pid)
     assert not Path(server.folder).exists()
