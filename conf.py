@@ -5,6 +5,7 @@ Build with ``nox -s docs``; it runs ``sphinx-build -c . docs build/html``.
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).parent
 
@@ -12,6 +13,9 @@ HERE = Path(__file__).parent
 # literally (readers copy it), the tests redirect it to their throwaway server, and
 # tests/test_site.py fails if a page spells the lab host any other way.
 LAB_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
+# Its host:port, the Host header every request to it carries: a server standing in for
+# the lab's must allow it (mlflow server --allowed-hosts).
+LAB_HOST = urlsplit(LAB_TRACKING_URI).netloc
 
 
 def pinned_version(package: str) -> str:

@@ -98,12 +98,11 @@ def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server."""
     install(session, "doctest.txt", *mlflow_under_test())
     mlflow = str(Path(session.bin) / "mlflow")
-    from conf import LAB_TRACKING_URI
+    from conf import LAB_HOST
 
-    lab_host = LAB_TRACKING_URI.split("://", 1)[1].rstrip("/")
     # Started before pytest, so that it boots while pytest imports and collects;
     # the tests wait for it only when the first example needs it.
-    server = ThrowawayServer.start(mlflow, allowed_hosts=[lab_host])
+    server = ThrowawayServer.start(mlflow, allowed_hosts=[LAB_HOST])
     session.log(f"throwaway MLflow server starting at {server.url} (log: {server.log_path})")
     try:
         session.run("pytest", *session.posargs, env={ENV_HANDOVER: server.to_env()})

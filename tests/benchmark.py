@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
-from conf import LAB_TRACKING_URI  # noqa: E402
+from conf import LAB_HOST, LAB_TRACKING_URI  # noqa: E402
 from conftest import AUTH_PAGES  # noqa: E402
 from tests.throwaway_server import ThrowawayServer  # noqa: E402
 
@@ -100,9 +100,7 @@ for page in {pages!r}:
 def floor_script(runs: int, ready: float) -> list[float]:
     samples = []
     for _ in range(runs):
-        server = ThrowawayServer.start(
-            str(DOCTEST_BIN / "mlflow"), allowed_hosts=[LAB_TRACKING_URI.split("://")[1]]
-        )
+        server = ThrowawayServer.start(str(DOCTEST_BIN / "mlflow"), allowed_hosts=[LAB_HOST])
         try:
             server.wait_ready()
             script = PLAIN_SCRIPT.format(

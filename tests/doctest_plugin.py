@@ -24,7 +24,7 @@ from collections import Counter
 
 import pytest
 
-from conf import LAB_TRACKING_URI
+from conf import LAB_HOST, LAB_TRACKING_URI
 from tests import lab_network
 from tests.auth_server import AuthServer
 from tests.throwaway_server import ENV_HANDOVER, ThrowawayServer
@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _server = ThrowawayServer.from_env(handed_over)
     elif not config.option.collectonly:
         # Start now, so the server boots while pytest imports and collects.
-        _server = ThrowawayServer.start(allowed_hosts=[_host_port(LAB_TRACKING_URI)])
+        _server = ThrowawayServer.start(allowed_hosts=[LAB_HOST])
         _started_here = True
     if _server is not None:
         lab_network.redirect(LAB_TRACKING_URI, _server.url)
@@ -84,10 +84,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _auth_server is not None:
         _auth_server.stop()
     shutil.rmtree(getattr(config, "_docs_home", ""), ignore_errors=True)
-
-
-def _host_port(url: str) -> str:
-    return url.split("://", 1)[1].rstrip("/")
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +143,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _start_auth_server() -> AuthServer:
     global _auth_server
     if _auth_server is None:
-        _auth_server = AuthServer.start(allowed_hosts=[_host_port(LAB_TRACKING_URI)])
+        _auth_server = AuthServer.start(allowed_hosts=[LAB_HOST])
     return _auth_server
 
 

@@ -22,7 +22,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
-from conf import LAB_TRACKING_URI
+from conf import LAB_HOST
 from tests.auth_server import (
     LAB_AUTH_CONFIG,
     LAB_SERVER_SCRIPT,
@@ -36,7 +36,6 @@ from tests.throwaway_server import ServerError, ThrowawayServer, script_command
 ROOT = Path(__file__).parent.parent
 ADMIN_PAGE = ROOT / "docs" / "admin" / "tracking-server.md"
 SIGNING_IN_PAGE = ROOT / "docs" / "guides" / "mlflow" / "signing-in.md"
-LAB_HOST = LAB_TRACKING_URI.split("://", 1)[1]
 NOT_AUTHENTICATED = (
     "failed with error code 401 != 200. Response body: 'You are not authenticated. Please see "
     "https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to "

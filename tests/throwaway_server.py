@@ -109,7 +109,6 @@ class ThrowawayServer:
         allowed_hosts: list[str] = (),
         extra_args: list[str] = (),
         env: dict[str, str] | None = None,
-        template_db: Path | None = None,
         script: Path | None = None,
         copy_in: list[Path] = (),
     ) -> ThrowawayServer:
@@ -118,7 +117,10 @@ class ThrowawayServer:
         With ``script``, the server is that script's command (``script_command``), not
         ``server_command``; ``copy_in`` files are copied into the server's folder first.
         """
-        mlflow = mlflow or shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+        if mlflow is None:  # the test environment's mlflow first, then any on PATH
+            beside_python = Path(sys.executable).with_name("mlflow")
+            found = beside_python.is_file() and str(beside_python)
+            mlflow = found or shutil.which("mlflow") or str(beside_python)
         if not Path(mlflow).is_file():
             raise ServerError(
                 f"the mlflow executable was not found ({mlflow}): install "
@@ -128,9 +130,6 @@ class ThrowawayServer:
         if port_is_busy(port):
             raise ServerError(f"port {port} on 127.0.0.1 is busy: choose another one")
         folder = Path(tempfile.mkdtemp(prefix="docs-mlflow-"))
-        if template_db is not None and template_db.is_file():
-            # A database already migrated to this MLflow's schema: skips the migrations.
-            shutil.copyfile(template_db, folder / "mlflow.db")
         log_path = folder / "server.log"
         server_env = {
             **os.environ,
