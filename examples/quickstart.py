@@ -1,0 +1,50 @@
+"""Quick start: train a small PyTorch model and track it on the lab's server."""
+
+import csv
+
+import mlflow
+import torch
+from torch import nn
+
+mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
+mlflow.set_experiment("mlflow-guide-quickstart")
+
+params = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "hidden_units": 16}
+
+# Made-up data: 256 samples of 4 features; the target is a fixed mix of them, plus noise.
+torch.manual_seed(0)
+features = torch.randn(256, 4)
+targets = features @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1 * torch.randn(256, 1)
+
+model = nn.Sequential(
+    nn.Linear(4, params["hidden_units"]), nn.ReLU(), nn.Linear(params["hidden_units"], 1)
+)
+optimizer = torch.optim.SGD(model.parameters(), lr=params["learning_rate"])
+loss_fn = nn.MSELoss()
+
+with mlflow.start_run(run_name="quickstart") as run:
+    mlflow.log_params(params)
+
+    losses = []
+    for epoch in range(params["epochs"]):
+        for start in range(0, len(features), params["batch_size"]):
+            batch = slice(start, start + params["batch_size"])
+            loss = loss_fn(model(features[batch]), targets[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            epoch_loss = loss_fn(model(features), targets).item()
+        mlflow.log_metric("train_loss", epoch_loss, step=epoch)  # one point per epoch
+        losses.append(epoch_loss)
+        print(f"epoch {epoch}: train_loss {epoch_loss:.3f}")
+
+    # Any file your training writes can go with the run: here, the losses as a table.
+    with open("losses.csv", "w", newline="") as file:
+        csv.writer(file).writerows([("epoch", "train_loss"), *enumerate(losses)])
+    mlflow.log_artifact("losses.csv")
+
+    # The model, with a batch of 8 example inputs (more than one row: see the logging page).
+    mlflow.pytorch.log_model(model, name="model", input_example=features[:8].numpy())
+
+print("Run ID:", run.info.run_id)
