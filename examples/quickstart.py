@@ -11,10 +11,11 @@ mlflow.set_experiment("mlflow-guide-quickstart")
 
 params = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "hidden_units": 16}
 
-# Made-up data: 256 samples of 4 features; the target is a fixed mix of them, plus noise.
+# Made-up data: 256 samples of 4 features; the target mixes them, plus noise.
 torch.manual_seed(0)
 features = torch.randn(256, 4)
-targets = features @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1 * torch.randn(256, 1)
+weights = torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+targets = features @ weights + 0.1 * torch.randn(256, 1)
 
 model = nn.Sequential(
     nn.Linear(4, params["hidden_units"]), nn.ReLU(), nn.Linear(params["hidden_units"], 1)
@@ -44,7 +45,7 @@ with mlflow.start_run(run_name="quickstart") as run:
         csv.writer(file).writerows([("epoch", "train_loss"), *enumerate(losses)])
     mlflow.log_artifact("losses.csv")
 
-    # The model, with a batch of 8 example inputs (more than one row: see the logging page).
+    # The model, with 8 example inputs (more than one: see the logging page).
     mlflow.pytorch.log_model(model, name="model", input_example=features[:8].numpy())
 
 print("Run ID:", run.info.run_id)
