@@ -3,6 +3,7 @@
 Build with ``nox -s docs``; it runs ``sphinx-build -c . docs build/html``.
 """
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,7 +60,7 @@ myst_substitutions = substitutions
 myst_heading_anchors = 3
 
 # MLflow's API reference, resolved offline from an inventory made from the pinned
-# MLflow (docs/_inventories/make_mlflow_inventory.py): no network needed to build.
+# MLflow (tools/make_mlflow_inventory.py): no network needed to build.
 intersphinx_mapping = {
     "mlflow": ("https://mlflow.org/docs/latest/api_reference/", "_inventories/mlflow.inv"),
 }
@@ -72,7 +73,47 @@ copybutton_only_copy_prompt_lines = True
 
 html_theme = "furo"
 html_title = "MindGarage lab guides"
-html_static_path = []
+# Paths relative to this file (the configuration directory), not to docs/.
+html_static_path = ["docs/_static"]
+html_css_files = ["code-blocks.css"]
+templates_path = ["docs/_templates"]
+# The general index would be an empty page: the site defines no index entries.
+html_use_index = False
+html_domain_indices = False
+
+
+def published_from(environ) -> dict[str, str]:
+    """The repository (and branch) this build is published from, as GitHub Actions says.
+
+    A local build has none: its pages then carry no "Edit this page" or "Report a problem"
+    link rather than a broken one. Edit links also need a branch: a pull request's build
+    runs on a merge ref (``refs/pull/<n>/merge``), where no page can be edited.
+    """
+    server, repository = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
+    if not (server and repository):
+        return {}
+    where = {"repository_url": f"{server.rstrip('/')}/{repository}"}
+    if environ.get("GITHUB_REF", "").startswith("refs/heads/") and environ.get("GITHUB_REF_NAME"):
+        where["branch"] = environ["GITHUB_REF_NAME"]
+    return where
+
+
+PUBLISHED_FROM = published_from(os.environ)
+html_theme_options = {"top_of_page_buttons": ["edit"] if "branch" in PUBLISHED_FROM else []}
+if "branch" in PUBLISHED_FROM:  # furo's pencil button, and the link under each page
+    html_theme_options |= {
+        "source_repository": PUBLISHED_FROM["repository_url"] + "/",
+        "source_branch": PUBLISHED_FROM["branch"],
+        "source_directory": "docs/",
+    }
+# docs/_templates/page.html shows these under each page, when set.
+html_context = {
+    "repository_url": PUBLISHED_FROM.get("repository_url", ""),
+    "report_problem_url": (
+        PUBLISHED_FROM["repository_url"] + "/issues/new" if PUBLISHED_FROM else ""
+    ),
+    "source_branch": PUBLISHED_FROM.get("branch", ""),
+}
 
 # linkcheck: bounded, and never the throwaway servers or the lab's own host.
 linkcheck_timeout = 10

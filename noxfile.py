@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from pathlib import Path
 
 import nox
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))  # tests.throwaway_server: standard library only
-
-from tests.throwaway_server import ENV_HANDOVER, ThrowawayServer  # noqa: E402
-
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -28,6 +23,7 @@ nox.options.sessions = ["lint", "doctest", "docs"]
 
 PYTHON = "3.11"  # the CPU torch wheel on the lab machines is for 3.11
 REQUIREMENTS = HERE / "requirements"
+# The one set of sphinx-build arguments (tools/benchmark.py times the same build).
 SPHINX_ARGS = ["-c", ".", "-n", "-W", "--keep-going", "-j", "auto"]
 
 
@@ -73,7 +69,7 @@ def docs(session: nox.Session) -> None:
     """Build the site into build/html."""
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
-    session.run("python", "tests/check_built_site.py", "build/html")  # as a reader meets it
+    session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
 
 
 @nox.session(name="docs-live", python=PYTHON)
@@ -95,33 +91,25 @@ def linkcheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
-    """Run every example on the site against a throwaway MLflow server."""
+    """Run every example on the site against a throwaway MLflow server (tests/harness/)."""
     install(session, "doctest.txt", *mlflow_under_test())
-    mlflow = str(Path(session.bin) / "mlflow")
-    from conf import LAB_HOST
-
-    # Started before pytest, so that it boots while pytest imports and collects;
-    # the tests wait for it only when the first example needs it.
-    server = ThrowawayServer.start(mlflow, allowed_hosts=[LAB_HOST])
-    session.log(f"throwaway MLflow server starting at {server.url} (log: {server.log_path})")
-    try:
-        session.run("pytest", *session.posargs, env={ENV_HANDOVER: server.to_env()})
-    finally:
-        server.stop()
+    # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
+    # default gives it 0.3 s, then kills it).
+    session.run("pytest", *session.posargs, interrupt_timeout=30, terminate_timeout=10)
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print the speed and memory figures of doctest and docs (tests/benchmark.py)."""
+    """Print the speed and memory figures of doctest and docs (tools/benchmark.py)."""
     install(session, "doctest.txt", "nox==2026.10.20")
-    session.run("python", "tests/benchmark.py", *session.posargs)
+    session.run("python", "-m", "tools.benchmark", *session.posargs)
 
 
 @nox.session(python=PYTHON, name="mlflow-inventory")
 def mlflow_inventory(session: nox.Session) -> None:
     """Remake docs/_inventories/mlflow.inv from the pinned MLflow (after changing the pin)."""
     install(session, "doctest.txt")
-    session.run("python", "docs/_inventories/make_mlflow_inventory.py")
+    session.run("python", "-m", "tools.make_mlflow_inventory", "docs/_inventories/mlflow.inv")
 
 
 @nox.session(python=PYTHON)
@@ -130,5 +118,5 @@ def lint(session: nox.Session) -> None:
     install(session, "lint.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("python", "tests/lint_examples.py")  # the Python blocks inside the pages
+    session.run("python", "-m", "tools.lint_examples")  # the Python blocks inside the pages
     session.run("sphinx-lint", "docs")

@@ -1,7 +1,7 @@
-"""The authenticated server: that it is the admin page's command, and that it refuses what
-the pages say it refuses.
+"""examples/lab_server.sh and examples/basic_auth.ini: that the authenticated server the
+tests start is the admin page's command, and that it refuses what the pages say it refuses.
 
-The pages run their own examples against it (conftest.py, AUTH_PAGES); these tests cover
+The pages run their own examples against it (AUTH_PAGES in tests/harness/pages.py); these tests cover
 what a page cannot show in its flow: several users at once, a reader's credentials file,
 the server's own refusals, and that the server the tests start is the one the admin page
 shows.
@@ -23,7 +23,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
 from conf import LAB_HOST
-from tests.auth_server import (
+from tests.harness.auth import (
     LAB_AUTH_CONFIG,
     LAB_SERVER_SCRIPT,
     AuthServer,
@@ -31,11 +31,11 @@ from tests.auth_server import (
     new_password,
     signed_in,
 )
-from tests.throwaway_server import ServerError, ThrowawayServer, script_command
+from tests.harness.pages import DOCS, included_files
+from tests.harness.servers import ServerError, ThrowawayServer, find_mlflow, lab_server_script
 
-ROOT = Path(__file__).parent.parent
-ADMIN_PAGE = ROOT / "docs" / "admin" / "tracking-server.md"
-SIGNING_IN_PAGE = ROOT / "docs" / "guides" / "mlflow" / "signing-in.md"
+ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
+SIGNING_IN_PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
 NOT_AUTHENTICATED = (
     "failed with error code 401 != 200. Response body: 'You are not authenticated. Please see "
     "https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to "
@@ -54,25 +54,21 @@ def _auth_client(server: AuthServer):
 
 
 def test_the_admin_page_shows_the_script_and_config_the_tests_start():
-    included = {
-        (ADMIN_PAGE.parent / target).resolve()
-        for target in re.findall(r"^```\{literalinclude\}\s+(\S+)", ADMIN_PAGE.read_text(), re.M)
-    }
+    included = set(included_files(ADMIN_PAGE))
     assert LAB_SERVER_SCRIPT in included
     assert LAB_AUTH_CONFIG in included
 
 
 def test_the_auth_server_runs_that_script(auth_server: AuthServer, tmp_path: Path):
     """The running server's command line is the script's, with only the test's values."""
-    running = Path(f"/proc/{auth_server.server.pid}/cmdline").read_bytes().split(b"\0")[:-1]
+    running = Path(f"/proc/{_mlflow_pid(auth_server)}/cmdline").read_bytes().split(b"\0")[:-1]
     running = [arg.decode() for arg in running]
     # What the script runs, with the same values: a stand-in `mlflow` writes its arguments.
     stand_in = tmp_path / "mlflow"
     stand_in.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > {tmp_path / 'args'}\n")
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
-    port = int(auth_server.url.rsplit(":", 1)[1])
-    command, env = script_command(
-        str(stand_in), LAB_SERVER_SCRIPT, Path(auth_server.server.folder), port, [LAB_HOST]
+    command, env = lab_server_script(LAB_SERVER_SCRIPT, str(stand_in))(
+        auth_server.server.folder, auth_server.server.port
     )
     env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = secrets.token_hex(8)
     subprocess.run(command, env={**os.environ, **env}, check=True, timeout=30)
@@ -82,11 +78,19 @@ def test_the_auth_server_runs_that_script(auth_server: AuthServer, tmp_path: Pat
     assert expected[:3] == ["server", "--app-name", "basic-auth"]
     mlflow_at = next(i for i, arg in enumerate(running) if Path(arg).name == "mlflow")
     assert running[mlflow_at + 1 :] == expected
-    environ = Path(f"/proc/{auth_server.server.pid}/environ").read_bytes().split(b"\0")
+    environ = Path(f"/proc/{_mlflow_pid(auth_server)}/environ").read_bytes().split(b"\0")
     assert f"MLFLOW_AUTH_CONFIG_PATH={auth_server.server.folder}/basic_auth.ini".encode() in environ
     # Everything the server keeps is in its data folder, as the admin page says.
     kept = {path.name for path in Path(auth_server.server.folder).iterdir()}
     assert {"mlflow.db", "basic_auth.db", "basic_auth.ini"} <= kept
+
+
+def _mlflow_pid(auth_server: AuthServer) -> int:
+    """The script's process (bash exec's mlflow), the child of the server's watchdog."""
+    watchdog = auth_server.server.process.pid
+    children = Path(f"/proc/{watchdog}/task/{watchdog}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
 
 
 # -- signing in ---------------------------------------------------------------------
@@ -243,15 +247,16 @@ def test_the_script_refuses_to_start_without_its_secrets():
             "MLFLOW_AUTH_ADMIN_PASSWORD": new_password()[:11],
         },
     }
+    command = lab_server_script(LAB_SERVER_SCRIPT, find_mlflow())
     servers = {
-        message: ThrowawayServer.start(script=LAB_SERVER_SCRIPT, copy_in=[LAB_AUTH_CONFIG], env=env)
+        message: ThrowawayServer.start(command, copy_in=(LAB_AUTH_CONFIG,), env=env)
         for message, env in cases.items()
     }  # started together: they boot in parallel
     try:
         for message, server in servers.items():
             with pytest.raises(ServerError, match="exited before it was ready") as raised:
                 server.wait_ready()
-            assert message in Path(server.log_path).read_text(), raised.value
+            assert message in server.log_path.read_text(), raised.value
     finally:
         for server in servers.values():
             server.stop()

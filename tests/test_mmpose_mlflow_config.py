@@ -1,10 +1,11 @@
-"""The MMPose page's config, proven by a real MMEngine training against the tracking server.
+"""examples/mmpose_mlflow_config.py, the MMPose page's config, proven by a real MMEngine
+training against the tracking server.
 
 docs/guides/mlflow/mmpose.rst shows examples/mmpose_mlflow_config.py and says what it does.
 Here that very file is loaded with MMEngine's ``Config.fromfile``, as MMPose's
 ``tools/train.py`` loads a config, completed with a tiny model and data set, and trained
 by MMEngine's ``Runner`` on the CPU. Then the throwaway server (which the lab's URL
-reaches during the tests, see tests/lab_network.py) is asked what arrived.
+reaches during the tests, see tests/harness/network.py) is asked what arrived.
 
 mmpose cannot be installed on the machines that run these tests (chumpy does not build,
 xtcocotools breaks on numpy 2, and PoseLocalVisualizer needs mmcv's compiled ops). Its ``PoseLocalVisualizer`` is a subclass of MMEngine's
@@ -35,11 +36,9 @@ with warnings.catch_warnings():
     )
     from mmengine.config import Config
     from mmengine.evaluator import BaseMetric
-    from mmengine.logging import MMLogger
     from mmengine.model import BaseModel
     from mmengine.registry import DATASETS, METRICS, MODELS, VISUALIZERS
     from mmengine.runner import Runner
-    from mmengine.utils import ManagerMixin
 
 from conf import LAB_TRACKING_URI
 
@@ -156,53 +155,7 @@ def add_training(cfg: Config, work_dir: Path) -> Config:
     return cfg
 
 
-# -- each test in its own world ----------------------------------------------------
-
-
-def _reset_mlflow() -> None:
-    mlflow.set_tracking_uri(None)  # also unsets MLFLOW_TRACKING_URI
-    import mlflow.tracking.fluent as fluent
-
-    fluent._active_experiment_id = None  # set by set_experiment(); no public reset
-
-
-def _managed_instances() -> dict[type, set[str]]:
-    """MMEngine's named, process-wide instances (visualizers, loggers, ...), by class."""
-    found, classes = {}, [ManagerMixin]
-    while classes:
-        cls = classes.pop()
-        found[cls] = set(cls._instance_dict)  # each class keeps its own; no public listing
-        classes.extend(cls.__subclasses__())
-    return found
-
-
-@pytest.fixture
-def sandbox(mlflow_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A temporary working folder; environment, MLflow and MMEngine state restored after.
-
-    MMEngine keeps its visualizer, logger, message hub and scope as named, process-wide
-    instances: a second ``Runner`` asking for the config's ``name='visualizer'`` would get
-    the first one back (and warn). The instances a test creates are dropped after it.
-    """
-    monkeypatch.chdir(tmp_path)
-    saved_env = dict(os.environ)
-    before = _managed_instances()
-    _reset_mlflow()
-    try:
-        yield tmp_path
-    finally:
-        while mlflow.active_run() is not None:  # left open by a failing test
-            mlflow.end_run(status="FAILED")
-        _reset_mlflow()
-        os.environ.clear()
-        os.environ.update(saved_env)
-        for cls, names in _managed_instances().items():
-            for name in names - before.get(cls, set()):
-                instance = cls._instance_dict.pop(name)  # no public way to drop one
-                if isinstance(instance, MMLogger):  # close its log file in tmp_path
-                    for handler in list(instance.handlers):
-                        handler.close()
-                        instance.removeHandler(handler)
+# -- each test in its own world (the `sandbox` fixture) ------------------------------
 
 
 @pytest.fixture

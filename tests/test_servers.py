@@ -1,19 +1,39 @@
-"""The throwaway server and the network guard fail fast and clearly, and leave nothing."""
+"""The throwaway servers (tests/harness/servers.py, watchdog.py) fail fast and clearly,
+and leave nothing behind."""
 
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests import lab_network
-from tests.doctest_plugin import clean_environment
-from tests.throwaway_server import ServerError, ThrowawayServer, _group_has_members, free_port
+from tests.harness.servers import (
+    ServerError,
+    ThrowawayServer,
+    find_mlflow,
+    free_port,
+    group_has_members,
+    plain_server,
+)
 
 
-def test_a_missing_mlflow_executable_is_named():
+@pytest.fixture
+def fake_mlflow(tmp_path):
+    """An "mlflow" that never serves and leaves a child behind, as uvicorn does."""
+    script = tmp_path / "mlflow"
+    script.write_text("#!/bin/sh\nsleep 300 &\necho fake server starting\nexec sleep 300\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_missing_mlflow_executable_is_named(monkeypatch):
+    monkeypatch.setattr(sys, "executable", "/nonexistent/bin/python")
+    monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ServerError, match="mlflow executable was not found"):
-        ThrowawayServer.start("/nonexistent/bin/mlflow")
+        find_mlflow()
 
 
 def test_a_busy_port_is_named():
@@ -22,11 +42,12 @@ def test_a_busy_port_is_named():
         sock.listen()
         port = sock.getsockname()[1]
         with pytest.raises(ServerError, match=f"port {port} on 127.0.0.1 is busy"):
-            ThrowawayServer.start(port=port)
+            ThrowawayServer.start(plain_server(find_mlflow()), port=port)
 
 
 def test_a_server_that_dies_fails_at_once_with_its_log():
-    server = ThrowawayServer.start(extra_args=["--backend-store-uri", "nosuchscheme://x"])
+    command = plain_server(find_mlflow(), "--backend-store-uri", "nosuchscheme://x")
+    server = ThrowawayServer.start(command)
     started = time.monotonic()
     try:
         with pytest.raises(ServerError, match="exited before it was ready") as raised:
@@ -34,20 +55,12 @@ def test_a_server_that_dies_fails_at_once_with_its_log():
     finally:
         server.stop()
     assert time.monotonic() - started < 30  # its own exit, not the deadline
+    assert "(exit code 1)" in str(raised.value)  # how it ended
     assert "nosuchscheme" in str(raised.value)  # the log's tail is in the message
 
 
-@pytest.fixture
-def fake_mlflow(tmp_path):
-    """An "mlflow" that never serves and leaves a child behind, as uvicorn and huey do."""
-    script = tmp_path / "mlflow"
-    script.write_text("#!/bin/sh\nsleep 300 &\necho fake server starting\nexec sleep 300\n")
-    script.chmod(0o755)
-    return str(script)
-
-
 def test_a_deadline_fails_with_the_log(fake_mlflow):
-    server = ThrowawayServer.start(fake_mlflow)
+    server = ThrowawayServer.start(plain_server(fake_mlflow))
     try:
         with pytest.raises(ServerError, match=r"not ready after 0 s\.\n--- .*server\.log"):
             server.wait_ready(timeout=0)
@@ -56,42 +69,77 @@ def test_a_deadline_fails_with_the_log(fake_mlflow):
 
 
 def test_stop_ends_the_whole_process_group_and_removes_the_folder(fake_mlflow):
-    server = ThrowawayServer.start(fake_mlflow)
-    time.sleep(0.2)  # the child is running
-    assert _group_has_members(server.pid)
+    server = ThrowawayServer.start(plain_server(fake_mlflow))
+    time.sleep(0.5)  # the fake server and its child are running
+    assert group_has_members(server.process.pid)
     server.stop()
-    assert not _group_has_members(server.pid)
-    assert not Path(server.folder).exists()
+    assert not group_has_members(server.process.pid)
+    assert not server.folder.exists()
 
 
-def test_the_guard_refuses_non_loopback_connections_at_once():
-    with socket.socket() as sock, pytest.raises(lab_network.NetworkGuardError, match="loopback"):
-        sock.connect(("192.0.2.1", 80))  # TEST-NET-1: refused before any packet leaves
-    with pytest.raises(lab_network.NetworkGuardError, match=r"resolving example\.org"):
-        socket.getaddrinfo("example.org", 443)
+def test_a_killed_server_says_how_it_ended(fake_mlflow):
+    server = ThrowawayServer.start(plain_server(fake_mlflow))
+    try:
+        time.sleep(0.5)
+        sleeper = _members(server.process.pid) - {server.process.pid}
+        for pid in sleeper:  # the fake "mlflow" (exec'd sleep) and its child
+            subprocess.run(["kill", "-KILL", str(pid)], check=False)
+        deadline = time.monotonic() + 10
+        while server.exit_status() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.exit_status() == "killed by SIGKILL"
+        assert not group_has_members(server.process.pid)  # the watchdog ended the rest
+        message = str(server.died("died during the run"))
+        assert message.startswith(f"the throwaway MLflow server at {server.url} died during")
+        assert "fake server starting" in message  # with its log
+    finally:
+        server.stop()
 
 
-def test_the_lab_url_resolves_to_the_throwaway_server(mlflow_server):
-    from conf import LAB_TRACKING_URI
+def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_path):
+    """SIGKILL of the process that started a server: the server goes too, folder and all."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER.format(mlflow=fake_mlflow, out=str(tmp_path / "server"))],
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "server").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pgid, folder = (tmp_path / "server").read_text().split()
+        assert group_has_members(int(pgid))
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        deadline = time.monotonic() + 10
+        while group_has_members(int(pgid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not group_has_members(int(pgid))
+        assert not Path(folder).exists()
+    finally:
+        owner.kill()
 
-    host, port = LAB_TRACKING_URI.split("://")[1].split(":")
-    resolved = {info[4] for info in socket.getaddrinfo(host, int(port), socket.AF_INET)}
-    assert resolved == {("127.0.0.1", int(mlflow_server.url.rsplit(":", 1)[1]))}
+
+OWNER = """
+import time
+from pathlib import Path
+from tests.harness.servers import ThrowawayServer, plain_server
+server = ThrowawayServer.start(plain_server({mlflow!r}))
+time.sleep(0.3)
+Path({out!r}).write_text(f"{{server.process.pid}} {{server.folder}}")
+time.sleep(300)
+"""
 
 
-def test_the_shell_s_mlflow_settings_are_not_used():
-    shell = {
-        "MLFLOW_TRACKING_URI": "http://example.org",
-        "MLFLOW_EXPERIMENT_NAME": "someone-elses",
-        "MLFLOW_TRACKING_PASSWORD": "<from the shell>",
-        "PATH": "/usr/bin",
-    }
-    clean_environment(shell)
-    assert shell == {
-        "PATH": "/usr/bin",
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
-    }
+def _members(pgid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
 
 
 def test_free_port_is_on_loopback_and_free():

@@ -10,11 +10,11 @@ import mlflow
 import pytest
 
 from conf import LAB_TRACKING_URI, MLFLOW_VERSION
+from tests.harness.pages import DOCS, EXAMPLES, ROOT, included_files, pages
 
-ROOT = Path(__file__).parent.parent
-DOCS = ROOT / "docs"
-PAGES = sorted([*DOCS.rglob("*.rst"), *DOCS.rglob("*.md")])
-EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+PAGES = pages()
+SHOWN = {page: included_files(page) for page in PAGES}
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
 
 
 @pytest.mark.skipif(
@@ -26,17 +26,13 @@ def test_the_site_states_the_mlflow_version_it_is_tested_with():
     assert mlflow.__version__ == MLFLOW_VERSION
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "example", sorted(p for p in EXAMPLES.iterdir() if p.is_file()), ids=lambda p: p.name
+)
 def test_every_example_file_is_shown_on_a_page(example):
     """An example file no page includes would be neither read nor run."""
-    includes = [
-        page
-        for page in PAGES
-        if re.search(
-            rf"literalinclude::?}}?\s+\S*examples/{re.escape(example.name)}\b", page.read_text()
-        )
-    ]
-    assert includes, f"no page shows examples/{example.name} with literalinclude"
+    shown_on = [page for page, files in SHOWN.items() if example in files]
+    assert shown_on, f"no page shows examples/{example.name} with literalinclude"
 
 
 LAB_URLS = re.compile(r"https?://mindgarage07[^\s\"'`<>)]*")
@@ -44,7 +40,7 @@ LAB_URLS = re.compile(r"https?://mindgarage07[^\s\"'`<>)]*")
 WRONG_PORT = LAB_TRACKING_URI.replace(":8001", ":8002")
 
 
-@pytest.mark.parametrize("path", PAGES + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", PAGES + EXAMPLE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_lab_url_is_spelled_one_way(path):
     """Tests redirect exactly conf.LAB_TRACKING_URI; any other spelling would escape them."""
     for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -88,12 +84,9 @@ def _resolves(dotted: str) -> bool:
 def test_each_page_works_in_its_own_experiment():
     """Pages share one throwaway server: two pages in one experiment would mix their runs."""
     owner: dict[str, Path] = {}
-    sources = {page: page.read_text() for page in PAGES}
-    for example in EXAMPLES:  # an included example logs for the page that includes it
-        for page in PAGES:
-            if f"examples/{example.name}" in sources[page]:
-                sources[page] += example.read_text()
-    for page, text in sources.items():
+    for page, files in SHOWN.items():
+        # An included example logs for the page that includes it.
+        text = page.read_text() + "".join(f.read_text() for f in files if f.suffix == ".py")
         for name in set(re.findall(r"set_experiment\(\s*[\"']([^\"']+)[\"']", text)):
             assert name not in owner, f"{page} and {owner[name]} both log to experiment {name!r}"
             owner[name] = page

@@ -1,20 +1,22 @@
 """Check the built site as a reader meets it (``nox -s docs`` runs this after the build).
 
+    python -m tools.check_built_site build/html
+
 A clean Sphinx build proves little about the content: the lab's original page built
 without a warning while its links rendered as literal brackets. This reads the HTML.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
-sys.path.insert(0, str(ROOT))
+from conf import MLFLOW_VERSION
 
-from conf import MLFLOW_VERSION  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MLFLOW_API = "https://mlflow.org/docs/latest/api_reference/python_api/"
 
@@ -65,9 +67,64 @@ def check(site: Path) -> list[str]:
     return problems
 
 
+# -- issue 15: repository links, no empty index page, wrapped messages ------------------
+
+
+def check_reader_pass(site: Path, environ=None) -> list[str]:
+    """What issue 15 promises of every built page.
+
+    - "Edit this page" and "Report a problem" link to the repository when the build knows
+      it (GitHub Actions' variables, read by conf.published_from) and are absent otherwise:
+      absent, not broken, in a local build.
+    - No empty general index page, and no link to it.
+    - Every page loads the stylesheet that wraps long messages (docs/_static).
+    """
+    from conf import published_from
+
+    published = published_from(os.environ if environ is None else environ)
+    problems = []
+    if (site / "genindex.html").exists():
+        problems.append("genindex.html exists: the site has no index entries, so it is empty")
+    for path in sorted(site.rglob("*.html")):
+        where = path.relative_to(site)
+        html = path.read_text()
+        if 'href="genindex.html"' in html or "/genindex.html" in html:
+            problems.append(f"{where}: links to the general index")
+        if path.name == "search.html":
+            continue
+        if "_static/code-blocks.css" not in html:
+            problems.append(f"{where}: does not load code-blocks.css")
+        page = Page()
+        page.feed(html)
+        source = _source_of(where)
+        repository = published.get("repository_url")
+        edit = f"{repository}/edit/{published.get('branch')}/docs/{source}"
+        if "branch" in published and f'href="{edit}"' not in html:
+            problems.append(f"{where}: no edit link to {edit}")
+        if "branch" not in published and ">Edit this page<" in html:
+            problems.append(f"{where}: an edit link, but the build knows no branch")
+        reports = [link for link in page.links if "/issues/new" in link]
+        if repository and not any(link.startswith(f"{repository}/issues/new?") for link in reports):
+            problems.append(f"{where}: no 'Report a problem' link to {repository}/issues/new")
+        if not repository and (">Report a problem</a>" in html or reports):
+            problems.append(
+                f"{where}: a 'Report a problem' link, but the build knows no repository"
+            )
+    return problems
+
+
+def _source_of(built: Path) -> str:
+    """The page source (below docs/) that a built page comes from."""
+    stem = built.with_suffix("")
+    for suffix in (".rst", ".md"):
+        if (ROOT / "docs" / stem).with_suffix(suffix).is_file():
+            return f"{stem}{suffix}"
+    return f"{stem}.?"
+
+
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
-    problems = check(site)
+    problems = check(site) + check_reader_pass(site)
     for problem in problems:
         print(problem)
     print(f"built site {site}: {len(problems)} problems")

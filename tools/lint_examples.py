@@ -1,5 +1,7 @@
 """ruff on the Python examples inside the pages (``nox -s lint`` runs this).
 
+    python -m tools.lint_examples
+
 ruff reads .py files only. This finds every Python block of every page with Sybil's own
 parsers (so exactly the blocks the doctests run), and gives each to ``ruff check`` and
 ``ruff format --check`` on standard input. Problems are reported at the page's line.
@@ -13,36 +15,33 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
+from unittest import SkipTest
 
-from sybil import Document
-from sybil.parsers import myst, rest
+from tests.harness import pages
 
-ROOT = Path(__file__).parent.parent
 PAGE_CONTEXT_RULES = "F821,F401,F811,E402,B018"  # undefined/unused across blocks; bare expressions
+LINTED = {"code blocks", "hidden checks"}
 
 
-def python_blocks(page: Path):
+def python_blocks(page):
     """(line, source) of each Python block and hidden check on the page.
 
     Blocks a ``skip`` marker keeps from running are left out too: they are anti-examples,
     shown as readers must not write them (the skip's reason says so and where it is proven).
+    Which blocks those are, Sybil's own skip evaluator says: each example is passed through
+    the page's evaluators as in a run, with nothing of it executed.
     """
-    syntax = rest if page.suffix == ".rst" else myst
-    document = Document.parse(str(page), syntax.PythonCodeBlockParser(), syntax.SkipParser())
-    skip_from, skipping = None, False
+    document = pages.parse(page)
     for example in document.examples():
-        if isinstance(example.parsed, tuple):  # a skip marker: (action, reason)
-            action = example.parsed[0]
-            skip_from = example.region.end if action == "next" else None
-            skipping = {"start": True, "end": False}.get(action, skipping)
+        if example.region.label == "skip markers":
+            example.evaluate()  # Sybil's skip state; a reason is a string, evaluated as such
             continue
-        # "skip: next" applies to what directly follows it (maybe a literalinclude).
-        between = document.text[skip_from : example.region.start] if skip_from else "x"
-        skip_from = None
-        if skipping or not between.strip():
+        try:
+            document.evaluate(example, lambda example: None)  # only the skip decides
+        except SkipTest:
             continue
-        yield example.line + example.parsed.line_offset, str(example.parsed)
+        if example.region.label in LINTED:
+            yield example.line + example.parsed.line_offset, str(example.parsed)
 
 
 def ruff(*args: str, source: str) -> subprocess.CompletedProcess:
@@ -52,10 +51,9 @@ def ruff(*args: str, source: str) -> subprocess.CompletedProcess:
 
 
 def main() -> int:
-    pages = sorted(p for p in (ROOT / "docs").rglob("*") if p.suffix in (".rst", ".md"))
     problems, blocks = [], 0
-    for page in pages:
-        where = page.relative_to(ROOT)
+    for page in pages.pages():
+        where = page.relative_to(pages.ROOT)
         for line, source in python_blocks(page):
             blocks += 1
             checked = ruff(
@@ -72,7 +70,7 @@ def main() -> int:
                 problems.append(f"{where}:{line}: not formatted as ruff would:\n{formatted.stdout}")
     for problem in problems:
         print(problem)
-    print(f"ruff: {blocks} Python blocks on {len(pages)} pages, {len(problems)} problems")
+    print(f"ruff: {blocks} Python blocks on {len(pages.pages())} pages, {len(problems)} problems")
     return 1 if problems else 0
 
 

@@ -6,7 +6,8 @@ errors). Intersphinx normally downloads ``objects.inv``; the lab machines and CI
 no network, so we keep an inventory in the repository, made from the pinned MLflow
 itself. A name that MLflow does not have cannot be linked: the docs build fails.
 
-Run it after changing the MLflow pin: ``nox -s mlflow-inventory``.
+Run it after changing the MLflow pin: ``nox -s mlflow-inventory``
+(``python -m tools.make_mlflow_inventory docs/_inventories/mlflow.inv``).
 """
 
 import inspect
@@ -84,4 +85,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("mlflow.inv"))
+    main(Path(sys.argv[1]))

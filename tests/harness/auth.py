@@ -1,18 +1,18 @@
 """The authenticated throwaway server: the lab's own start script, on loopback.
 
 docs/admin/tracking-server.md shows ``examples/lab_server.sh`` and
-``examples/basic_auth.ini``; this module runs exactly those (through
-``ThrowawayServer.start(script=...)``, which substitutes only the data folder, host, port
-and allowed hosts), so the command the page shows is the command the tests start.
+``examples/basic_auth.ini``; this module runs exactly those (``servers.lab_server_script``
+substitutes only the data folder, host, port and allowed hosts), so the command the page
+shows is the command the tests start.
 
 The secret key and the admin's password are generated for each run (``secrets``). They
 live in this process and in the server's environment only: nothing is written into the
 repository, and the config copied into the server's temporary folder holds no secret.
 
-Pages that sign in (``AUTH_PAGES`` in conftest.py) show placeholders, never credentials:
+Pages that sign in (``AUTH_PAGES`` in pages.py) show placeholders, never credentials:
 ``export MLFLOW_TRACKING_PASSWORD='<your password>'``. When the tests run such a page,
-the shell-export parser fills each placeholder in from ``AuthServer.placeholders``: the
-generated admin, and a lab member created on the server for this run. Delete a page's
+the shell-export parser fills each placeholder in from ``AuthServer.placeholders`` (the
+page's ``auth_server``): the generated admin, and a lab member created for this run. Delete a page's
 export block and its examples run with no credentials, as a reader's would.
 """
 
@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.throwaway_server import ThrowawayServer
+from tests.harness.servers import ThrowawayServer, find_mlflow, lab_server_script
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAB_SERVER_SCRIPT = ROOT / "examples" / "lab_server.sh"
 LAB_AUTH_CONFIG = ROOT / "examples" / "basic_auth.ini"
 MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
@@ -57,16 +57,15 @@ class AuthServer:
     member: Credentials | None = None
 
     @classmethod
-    def start(cls, mlflow: str | None = None, *, allowed_hosts: list[str] = ()) -> AuthServer:
+    def start(cls, mlflow: str | None = None) -> AuthServer:
         """Launch examples/lab_server.sh in a temporary folder; return at once."""
         config = configparser.ConfigParser()
         config.read(LAB_AUTH_CONFIG)
         admin = Credentials(config["mlflow"]["admin_username"], new_password())
         server = ThrowawayServer.start(
-            mlflow,
-            script=LAB_SERVER_SCRIPT,
-            copy_in=[LAB_AUTH_CONFIG],
-            allowed_hosts=allowed_hosts,
+            lab_server_script(LAB_SERVER_SCRIPT, mlflow or find_mlflow()),
+            name="authenticated MLflow server (examples/lab_server.sh)",
+            copy_in=(LAB_AUTH_CONFIG,),
             env={
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(32),
                 "MLFLOW_AUTH_ADMIN_PASSWORD": admin.password,

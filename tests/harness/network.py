@@ -6,26 +6,33 @@ server on loopback: every use of the URL (``set_tracking_uri``, an MMEngine conf
 ``tracking_uri``, ``MLFLOW_TRACKING_URI``) reaches it, through MLflow's real HTTP
 client, with the lab's ``Host`` header (the server allows that host, as the lab's must).
 
-Any other connection that would leave loopback fails at once with ``NetworkGuardError``.
-It is not an ``OSError`` on purpose: HTTP clients retry those, and a test must not wait.
+Every other connection fails at once with ``NetworkGuardError``: any address beyond
+loopback, and any loopback port but the servers' (a page using ``localhost:5000`` would
+otherwise write into a developer's own MLflow server). It is not an ``OSError`` on
+purpose: HTTP clients retry those, and a test must not wait. What the guard refuses is
+recorded, and the plugin fails the run if anything was: a refusal swallowed by the code
+that tried (MLflow's telemetry thread, say) is still a packet that would have left.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 
 class NetworkGuardError(RuntimeError):
-    """A test tried to reach a non-loopback address."""
+    """A test tried to reach an address that is not one of the tests' own servers."""
 
 
 _real_getaddrinfo = socket.getaddrinfo
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _redirects: dict[tuple[str, int], tuple[str, int]] = {}
-blocked: list[str] = []  # what the guard refused, for the test report
+_allowed_ports: set[int] = set()
+refused: list[str] = []  # what the guard refused, for the end of the run
 
 
 def _is_loopback(host: str) -> bool:
@@ -38,10 +45,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def _refuse(what: str) -> NetworkGuardError:
-    blocked.append(what)
+    refused.append(what)
     return NetworkGuardError(
-        f"tests may only talk to loopback addresses; refused: {what}. "
-        "Is a page using a URL other than the lab's tracking URI?"
+        f"tests may only talk to their own servers; refused: {what}. Is a page using a URL "
+        "other than the lab's tracking URI? (A test that means to reach another loopback "
+        "port opens it with tests.harness.network.allowed_port(port).)"
     )
 
 
@@ -64,8 +72,13 @@ def _port_number(port) -> int | None:
 
 
 def _check_address(sock: socket.socket, address) -> None:
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(str(address[0])):
-        raise _refuse(f"connecting to {address[0]}:{address[1]}")
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # a Unix socket or a socketpair: never leaves the machine
+    host, port = str(address[0]), int(address[1])
+    if not _is_loopback(host):
+        raise _refuse(f"connecting to {host}:{port}")
+    if port not in _allowed_ports:
+        raise _refuse(f"connecting to loopback port {port}, which no server of the tests holds")
 
 
 def _guarded_connect(self, address):
@@ -79,10 +92,37 @@ def _guarded_connect_ex(self, address):
 
 
 def install_guard() -> None:
-    """Refuse every connection that would leave loopback (idempotent)."""
+    """Refuse every connection but to the allowed loopback ports (idempotent)."""
     socket.getaddrinfo = _guarded_getaddrinfo
     socket.socket.connect = _guarded_connect
     socket.socket.connect_ex = _guarded_connect_ex
+
+
+def allow_port(port: int) -> None:
+    """Let connections to this loopback port through: a server the tests started."""
+    _allowed_ports.add(port)
+
+
+@contextmanager
+def allowed_port(port: int) -> Iterator[int]:
+    """For a test that reaches a loopback port on purpose (a closed one, say)."""
+    _allowed_ports.add(port)
+    try:
+        yield port
+    finally:
+        _allowed_ports.discard(port)
+
+
+@contextmanager
+def refusals_expected() -> Iterator[list[str]]:
+    """For a test of the guard itself: what it refuses inside is not held against the run."""
+    before = len(refused)
+    seen: list[str] = []
+    try:
+        yield seen
+    finally:
+        seen.extend(refused[before:])
+        del refused[before:]
 
 
 def redirect(public_url: str, local_url: str) -> None:

@@ -1,15 +1,19 @@
 """Sybil parsers for the site's pages, beyond Sybil's own code-block parsers.
 
+Every region a parser yields carries a ``label``, the kind of example the run's summary
+counts it as (``Labelled`` adds it to the regions of Sybil's own parsers).
+
 - ``LiteralIncludeParser``: a ``literalinclude`` of a Python file from ``examples/``
   runs that file, at that place in the page, in the page's namespace. The file shown
   is the file tested.
 - ``ShellExportParser``: ``export NAME=value`` lines of a shell block set that
-  variable for the rest of the page, as they would in the reader's shell. Given
-  ``placeholders``, a value like ``'<your password>'`` is replaced by the tests' own.
+  variable for the rest of the page, as they would in the reader's shell. A value like
+  ``'<your password>'`` is replaced by the credential the page's ``auth_server`` made.
 - ``ReasonedSkipParser``: Sybil's ``skip``, but a skip without a reason is an error.
-- ``SilentSkipParser``: a block that looks like Python but that Sybil would skip
-  (language ``py``, ``python3``, ``pycon``, ``ipython``, or no language and valid
-  Python) fails, naming its page and line.
+- ``SilentSkipParser``: a block that the built site highlights as Python but that Sybil
+  would skip (any spelling of Python but exactly ``python``: ``Python``, ``py3``,
+  ``pycon``, ``ipython``...; or no language and valid Python) fails, naming its page and
+  line.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import ast
 import os
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 from sybil import Document, Example, Region
 from sybil.parsers import myst, rest
 from sybil.parsers.abstract.lexers import LexerCollection
@@ -28,12 +34,34 @@ from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
 from sybil.parsers.myst.lexers import DirectiveLexer as MystDirectiveLexer
 from sybil.parsers.rest.lexers import DirectiveLexer as RestDirectiveLexer
 
-SKIPPED_LANGUAGES = {"py", "python3", "pycon", "ipython", "ipython3"}
+# Pygments' Python lexers: what Sphinx highlights as Python. IPython's own lexers come
+# with IPython, which the docs build lacks; its names are listed as well.
+PYTHON_LEXERS = {"Python", "Python 2.x", "Python console session"}
+IPYTHON_LANGUAGES = {"ipython", "ipython3", "ipython2", "ipythonconsole"}
 SHELL_LANGUAGES = {"bash", "shell", "sh", "console", "shell-session"}
 
 
 def _line_of(document: Document, position: int) -> int:
     return document.text.count("\n", 0, position) + 1
+
+
+class Labelled:
+    """A parser whose regions carry ``label``: a string, or a function of the region."""
+
+    def __init__(self, parser, label: str | Callable[[Region], str]) -> None:
+        self.parser = parser
+        self.label = label
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        for region in self.parser(document):
+            region.label = self.label(region) if callable(self.label) else self.label
+            yield region
+
+
+def python_block_label(region: Region) -> str:
+    """Sybil's Python blocks: shown to readers, or hidden checks."""
+    hidden = region.lexemes.get("directive") == "invisible-code-block"
+    return "hidden checks" if hidden else "code blocks"
 
 
 # -- literalinclude -------------------------------------------------------------
@@ -53,19 +81,22 @@ class LiteralIncludeParser:
         lexer = RestDirectiveLexer if syntax == "rest" else MystDirectiveLexer
         self.lexers = LexerCollection([lexer(directive="literalinclude", arguments=".+")])
 
-    def __call__(self, document: Document):
+    def included(self, document: Document) -> Iterator[tuple[Region, Path, dict]]:
+        """Every file the page includes: (region, path, options)."""
         for region in self.lexers(document):
             target = region.lexemes["arguments"].strip()
-            options = region.lexemes.get("options") or {}
-            if not target.endswith(".py") or options.get("language", "python") != "python":
-                continue
             path = (Path(document.path).parent / target).resolve()
             if not path.is_file():
                 raise ValueError(
                     f"{document.path}:{_line_of(document, region.start)}: "
                     f"literalinclude of a missing file: {target}"
                 )
-            yield Region(region.start, region.end, path, _run_included_file)
+            yield region, path, region.lexemes.get("options") or {}
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        for region, path, options in self.included(document):
+            if path.suffix == ".py" and options.get("language", "python") == "python":
+                yield Region(region.start, region.end, path, _run_included_file)
 
 
 # -- shell exports ---------------------------------------------------------------
@@ -90,33 +121,36 @@ PLACEHOLDER = re.compile(r"<[^<>]+>")
 
 
 def _apply_exports(example: Example) -> None:
-    exports, placeholders = example.parsed
-    if placeholders is not None:  # pages show placeholders; the tests supply real values
-        values = placeholders()
-        for name, value in exports.items():
-            if PLACEHOLDER.fullmatch(value) and value not in values:
-                raise AssertionError(
-                    f"{example.path}:{example.line}: the tests have no value for {value} "
-                    f"(exported as {name}); they know {sorted(values)}"
-                )
-        exports = {name: values.get(value, value) for name, value in exports.items()}
+    exports = dict(example.parsed)
+    for name, value in exports.items():
+        if PLACEHOLDER.fullmatch(value):  # pages show placeholders; the tests supply values
+            exports[name] = _placeholder_value(example, name, value)
     os.environ.update(exports)
 
 
+def _placeholder_value(example: Example, name: str, placeholder: str) -> str:
+    auth_server = example.namespace.get("auth_server")
+    if auth_server is None:
+        raise AssertionError(
+            f"{example.path}:{example.line}: exports {name}={placeholder}, but the page does "
+            "not run against the authenticated server (AUTH_PAGES in tests/harness/pages.py)"
+        )
+    values = auth_server.placeholders
+    if placeholder not in values:
+        raise AssertionError(
+            f"{example.path}:{example.line}: the tests have no value for {placeholder} "
+            f"(exported as {name}); they know {sorted(values)}"
+        )
+    return values[placeholder]
+
+
 class ShellExportParser:
-    """``export NAME=value`` in a shell block sets NAME for the rest of the page.
+    """``export NAME=value`` in a shell block sets NAME for the rest of the page."""
 
-    ``placeholders``, if given, is called when an export runs and returns what each
-    placeholder (``<your password>``) stands for; an unknown placeholder fails.
-    """
-
-    def __init__(
-        self, syntax: str, placeholders: Callable[[], dict[str, str]] | None = None
-    ) -> None:
+    def __init__(self, syntax: str) -> None:
         self.lexers = _code_block_lexers(syntax, r".+")
-        self.placeholders = placeholders
 
-    def __call__(self, document: Document):
+    def __call__(self, document: Document) -> Iterator[Region]:
         for region in self.lexers(document):
             if (region.lexemes.get("arguments") or "").strip() not in SHELL_LANGUAGES:
                 continue
@@ -127,7 +161,7 @@ class ShellExportParser:
                     name, value = shlex.split(match["assignment"])[0].split("=", 1)
                     exports[name] = value
             if exports:
-                yield Region(region.start, region.end, (exports, self.placeholders), _apply_exports)
+                yield Region(region.start, region.end, exports, _apply_exports)
 
 
 # -- skips that must say why -----------------------------------------------------
@@ -170,11 +204,21 @@ def _looks_like_python(source: str) -> bool:
     )
 
 
+def highlighted_as_python(language: str) -> bool:
+    """Whether the built site shows a block of this language as Python."""
+    if language.lower() in IPYTHON_LANGUAGES:
+        return True
+    try:
+        return get_lexer_by_name(language).name in PYTHON_LEXERS
+    except ClassNotFound:
+        return False
+
+
 def _fail_silent_skip(example: Example) -> None:
     raise AssertionError(
         f"{example.path}:{example.line}: {example.parsed}. Sybil runs only blocks whose "
         "language is exactly `python`: mark it `python` (and make it run), or give it a "
-        "non-Python language."
+        "language that is not Python (`text` for output)."
     )
 
 
@@ -196,8 +240,8 @@ class SilentSkipParser:
         for region in self.lexers(document):
             language = (region.lexemes.get("arguments") or "").strip()
             source = str(region.lexemes["source"])
-            if language in SKIPPED_LANGUAGES:
-                why = f"a `{language}` block is silently skipped"
+            if language and language != "python" and highlighted_as_python(language):
+                why = f"a `{language}` block is shown as Python but would not run"
             elif not language and _looks_like_python(source):
                 why = "a block with no language that is valid Python is silently skipped"
             else:

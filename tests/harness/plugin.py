@@ -1,41 +1,38 @@
-"""pytest plugin: the throwaway MLflow server, and the rules every example runs under.
+"""The pytest plugin: the rules every test runs under, and the fixtures of its servers.
 
-- The environment is the tests' own: the developer's ``MLFLOW_*`` variables and
-  ``~/.mlflow/credentials`` are never used; client retries are bounded.
-- Nothing leaves loopback; the lab's URL reaches the throwaway server (lab_network).
-- One throwaway server per test run: handed over by ``nox -s doctest``, or started
-  here at the very start of the run when pytest is called directly.
-- Each page runs in a fresh temporary folder with a clean MLflow state; a run left
-  open by a failing example is ended.
-- An MLflow WARNING logged while an example runs fails that example, as Python
-  warnings do (see ``filterwarnings`` in pyproject.toml).
-- Pages about signing in run against a second, authenticated server (tests/auth_server.py),
-  started only when a selected test needs it; see "the authenticated server" below.
+Top to bottom, as a run meets them:
+
+- configure: the run's own folder and environment (sandbox.py), the network guard
+  (network.py), and the throwaway server (servers.py), started at once so that it boots
+  while pytest imports and collects;
+- the fixtures: ``mlflow_server`` and ``auth_server`` (ready), ``page_sandbox`` for a page
+  (module scope), ``auth_page_sandbox`` for a page about signing in, ``sandbox`` for a test;
+- the rules: an MLflow WARNING fails the example that logged it; a server that dies stops
+  the run at once, saying so; a skipped example is reported at its page and line;
+- the end: the summary (summary.py), refusals of the guard fail the run, servers stop.
+
+State lives in ``config.stash``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import re
-import shutil
-import tempfile
-from collections import Counter
+import signal
+from dataclasses import dataclass, field
 
 import pytest
+from sybil.example import SybilFailure
+from sybil.integration.pytest import SybilItem
 
-from conf import LAB_HOST, LAB_TRACKING_URI
-from tests import lab_network
-from tests.auth_server import AuthServer
-from tests.throwaway_server import ENV_HANDOVER, ThrowawayServer
-
-# Variables of the developer's shell that would change what the examples do.
-SCRUBBED_PREFIXES = ("MLFLOW_", "_MLFLOW_")
-TEST_ENVIRONMENT = {
-    # A failure must show in seconds: no retry loop of minutes against a dead address.
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
-}
+from conf import LAB_TRACKING_URI
+from tests.harness import network, summary
+from tests.harness.auth import AuthServer
+from tests.harness.sandbox import RunFolder, clean_environment, left_open_error, sandboxed
+from tests.harness.servers import ServerError, ThrowawayServer, find_mlflow, plain_server
 
 # MLflow log records that are not about the example, each with its reason.
 IGNORED_MLFLOW_WARNINGS = [
@@ -47,89 +44,86 @@ IGNORED_MLFLOW_WARNINGS = [
         "the logging page says so.",
     ),
 ]
-
-_server: ThrowawayServer | None = None
-_started_here = False
+PR_SET_PDEATHSIG = 1
 
 
+@dataclass
+class Run:
+    """What this run started and keeps: its folder, its servers, its page examples."""
+
+    folder: RunFolder
+    server: ThrowawayServer | None = None
+    auth: AuthServer | None = None
+    examples: list[pytest.Item] = field(default_factory=list)
+
+    def servers(self) -> list[ThrowawayServer]:
+        return [s for s in (self.server, self.auth and self.auth.server) if s is not None]
+
+    def start_auth_server(self) -> AuthServer:
+        if self.auth is None:
+            self.auth = AuthServer.start()
+        return self.auth
+
+
+RUN = pytest.StashKey[Run]()
+
+
+# -- configure ----------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path reads --basetemp
 def pytest_configure(config: pytest.Config) -> None:
-    global _server, _started_here
+    end_with_parent()
     clean_environment(os.environ)
-    # ~/.mlflow/credentials would sign the examples in as the developer.
-    config._docs_home = tempfile.mkdtemp(prefix="docs-home-")
-    os.environ["HOME"] = config._docs_home
-    lab_network.install_guard()
-
-    handed_over = os.environ.get(ENV_HANDOVER)
-    if handed_over:
-        _server = ThrowawayServer.from_env(handed_over)
-    elif not config.option.collectonly:
-        # Start now, so the server boots while pytest imports and collects.
-        _server = ThrowawayServer.start(allowed_hosts=[LAB_HOST])
-        _started_here = True
-    if _server is not None:
-        lab_network.redirect(LAB_TRACKING_URI, _server.url)
+    run = Run(RunFolder())
+    run.folder.enter()
+    if config.option.basetemp is None:
+        config.option.basetemp = str(run.folder.pytest)
+    config.stash[RUN] = run
+    network.install_guard()
+    if not config.option.collectonly:
+        run.server = ThrowawayServer.start(plain_server(find_mlflow()))
+        network.redirect(LAB_TRACKING_URI, run.server.url)
 
 
-def clean_environment(environ) -> None:
-    """Drop the shell's MLflow settings (tracking URI, experiment, credentials...)."""
-    for name in [n for n in environ if n.startswith(SCRUBBED_PREFIXES)]:
-        del environ[name]
-    environ.update(TEST_ENVIRONMENT)
+def _sybil_traceback_filter(original):
+    """Sybil 10.1 shortens tracebacks to the example's frames, assuming there are some: for
+    an error raised outside the example (a fixture's, a chained one) it fails with
+    IndexError, and pytest with an INTERNALERROR that hides the real error."""
+
+    def traceback_filter(self, excinfo):
+        try:
+            return original(self, excinfo)
+        except IndexError:
+            return excinfo.traceback
+
+    return traceback_filter
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _started_here and _server is not None:
-        _server.stop()
-    if _auth_server is not None:
-        _auth_server.stop()
-    shutil.rmtree(getattr(config, "_docs_home", ""), ignore_errors=True)
+SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
 
 
-@pytest.fixture(scope="session")
-def mlflow_server() -> ThrowawayServer:
-    """The throwaway server, ready. Checks ask it what the examples did."""
-    if _server is None:
-        pytest.fail("no throwaway MLflow server was started (collect-only run?)")
-    _server.wait_ready()
-    return _server
+def end_with_parent() -> None:
+    """If whoever started pytest dies (nox, killed), end this run too, cleanly.
+
+    The kernel sends SIGTERM (Linux' PR_SET_PDEATHSIG); it becomes a KeyboardInterrupt, so
+    that pytest stops as on Ctrl-C: summary, then pytest_unconfigure stops the servers.
+    """
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"pytest got {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    # Not Linux: no prctl; the servers' watchdogs still end them with this process.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-@pytest.fixture(scope="module")
-def page_sandbox(mlflow_server: ThrowawayServer, tmp_path_factory: pytest.TempPathFactory):
-    """One page's world: its own folder, environment and MLflow state."""
-    import mlflow
-
-    folder = tmp_path_factory.mktemp("page")
-    saved_env = dict(os.environ)
-    old_cwd = os.getcwd()
-    os.chdir(folder)
-    _reset_mlflow(mlflow)
-    try:
-        yield folder
-    finally:
-        while mlflow.active_run() is not None:  # left open by a failing example
-            mlflow.end_run(status="FAILED")
-        _reset_mlflow(mlflow)
-        os.chdir(old_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-
-
-def _reset_mlflow(mlflow) -> None:
-    mlflow.set_tracking_uri(None)  # also unsets MLFLOW_TRACKING_URI
-    import mlflow.tracking.fluent as fluent
-
-    fluent._active_experiment_id = None  # set by set_experiment(); no public reset
-
-
-# -- the authenticated server, for the pages about signing in -----------------------
-#
-# conftest.py runs AUTH_PAGES with the fixtures `auth_server` and `auth_page_sandbox`
-# instead of `page_sandbox` alone, and fills their placeholder exports in from
-# `auth_placeholders()`. The server starts once, when the collected tests need it.
-
-_auth_server: AuthServer | None = None
+def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
+    config.stash[RUN].examples = [i for i in items if getattr(i, "example", None) is not None]
+    # Tests of the authenticated server last (a stable sort: each page keeps its order), so
+    # that server boots while the others run instead of being waited for first.
+    items.sort(key=lambda item: "auth_server" in getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -137,47 +131,71 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not session.config.option.collectonly and any(
         "auth_server" in getattr(item, "fixturenames", ()) for item in session.items
     ):
-        _start_auth_server()
+        session.config.stash[RUN].start_auth_server()
 
 
-def _start_auth_server() -> AuthServer:
-    global _auth_server
-    if _auth_server is None:
-        _auth_server = AuthServer.start(allowed_hosts=[LAB_HOST])
-    return _auth_server
+# -- fixtures -------------------------------------------------------------------------
+
+
+def _ready(server: ThrowawayServer | AuthServer) -> None:
+    """Wait for the server; if it cannot serve, stop the whole run with one message."""
+    try:
+        server.wait_ready()
+    except ServerError as error:
+        pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 @pytest.fixture(scope="session")
-def auth_server() -> AuthServer:
-    """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
-    server = _start_auth_server()
-    server.wait_ready()
+def mlflow_server(pytestconfig: pytest.Config) -> ThrowawayServer:
+    """The throwaway server, ready. Checks ask it what the examples did."""
+    server = pytestconfig.stash[RUN].server
+    if server is None:
+        pytest.fail("no throwaway MLflow server was started (collect-only run?)")
+    _ready(server)
     return server
 
 
-def auth_placeholders() -> dict[str, str]:
-    """For the shell-export parser: the credentials that a page's placeholders stand for."""
-    if _auth_server is None:
-        raise RuntimeError("this page needs the `auth_server` fixture")
-    return _auth_server.placeholders
+@pytest.fixture(scope="session")
+def auth_server(pytestconfig: pytest.Config) -> AuthServer:
+    """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
+    auth = pytestconfig.stash[RUN].start_auth_server()
+    _ready(auth)  # and, the first time, create the lab member
+    return auth
+
+
+@pytest.fixture(scope="module")
+def page_sandbox(request: pytest.FixtureRequest, mlflow_server, tmp_path_factory):
+    """One page's world: its own folder, environment and MLflow state."""
+    yield from _sandbox(request, tmp_path_factory.mktemp("page"), "this page")
 
 
 @pytest.fixture(scope="module")
 def auth_page_sandbox(page_sandbox, auth_server: AuthServer, mlflow_server: ThrowawayServer):
     """``page_sandbox``, with the lab's URL reaching the authenticated server during the page."""
-    import mlflow
-
     _send_lab_url_to(auth_server.url)
     try:
         yield page_sandbox
     finally:
-        while mlflow.active_run() is not None:  # end it on this server, as the page's user
-            mlflow.end_run(status="FAILED")
         _send_lab_url_to(mlflow_server.url)
 
 
+@pytest.fixture
+def sandbox(request: pytest.FixtureRequest, tmp_path):
+    """A test's world: ``tmp_path`` as its folder; environment, MLflow, MMEngine restored."""
+    yield from _sandbox(request, tmp_path, "this test")
+
+
+def _sandbox(request: pytest.FixtureRequest, folder, where: str):
+    failed_before = request.session.testsfailed
+    left_open: list[str] = []
+    with sandboxed(folder, left_open):
+        yield folder
+    if left_open and request.session.testsfailed == failed_before:
+        raise left_open_error(where, left_open)
+
+
 def _send_lab_url_to(url: str) -> None:
-    lab_network.redirect(LAB_TRACKING_URI, url)
+    network.redirect(LAB_TRACKING_URI, url)
     # MLflow keeps its HTTP connections open in cached sessions: drop them, or a connection
     # opened to the other server would go on serving the lab's URL.
     from mlflow.utils.request_utils import _cached_get_request_session
@@ -185,10 +203,10 @@ def _send_lab_url_to(url: str) -> None:
     _cached_get_request_session.cache_clear()
 
 
-# -- an MLflow warning fails the example ---------------------------------------
+# -- rules ----------------------------------------------------------------------------
 
 
-class _Recorder(logging.Handler):
+class _MlflowWarnings(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.records: list[logging.LogRecord] = []
@@ -202,7 +220,10 @@ class _Recorder(logging.Handler):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    recorder = _Recorder()
+    """Whatever talks to the tracking server fails if MLflow logs a WARNING meanwhile."""
+    if "mlflow_server" not in getattr(item, "fixturenames", ()):
+        return (yield)
+    recorder = _MlflowWarnings()
     logger = logging.getLogger("mlflow")
     logger.addHandler(recorder)
     try:
@@ -211,54 +232,62 @@ def pytest_runtest_call(item: pytest.Item):
         logger.removeHandler(recorder)
     if recorder.records:
         lines = "\n".join(f"  {r.name}: {r.getMessage()}" for r in recorder.records)
-        pytest.fail(f"MLflow logged warnings while this example ran:\n{lines}", pytrace=False)
+        message = f"MLflow logged warnings while this example ran:\n{lines}"
+        example = getattr(item, "example", None)
+        if example is not None:  # reported at the page's line, as Sybil reports its own
+            raise SybilFailure(example, message)
+        pytest.fail(message, pytrace=False)
     return result
 
 
-# -- how many examples ran --------------------------------------------------------
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _stop_if_a_server_died(item.config)
 
 
-def _kind(item: pytest.Item) -> str | None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    report = yield
+    if report.failed:  # because the server died? Then say that, once, and stop.
+        _stop_if_a_server_died(item.config)
     example = getattr(item, "example", None)
-    if example is None:
-        return None
-    evaluator = getattr(
-        example.region.evaluator, "__name__", type(example.region.evaluator).__name__
-    )
-    text = example.document.text[example.region.start : example.region.end]
-    if "invisible-code-block" in text:
-        return "hidden checks"
-    return {
-        "_run_included_file": "example files",
-        "_apply_exports": "shell exports",
-        "_fail_silent_skip": "unrunnable blocks",
-        "Skipper": "skip markers",
-    }.get(evaluator, "code blocks")
+    if report.skipped and example is not None and isinstance(report.longrepr, tuple):
+        # Where the skip is on the page, not where Sybil raised SkipTest.
+        report.longrepr = (example.path, example.line - 1, report.longrepr[2])
+    return report
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Say how many examples of each kind ran, on how many pages, and how they ended."""
-    outcome_of = {}
-    for outcome in ("passed", "failed", "skipped", "error"):
-        for report in terminalreporter.stats.get(outcome, []):
-            if report.when == "call" or outcome in ("skipped", "error"):
-                outcome_of[report.nodeid] = outcome
-    table: dict[str, Counter[str]] = {}
-    pages = set()
-    for item in getattr(config, "_doc_items", []):
-        table.setdefault(_kind(item), Counter())[outcome_of.get(item.nodeid, "not run")] += 1
-        pages.add(item.example.path)
-    if not table:
+def _stop_if_a_server_died(config: pytest.Config) -> None:
+    for server in config.stash[RUN].servers():
+        if server.exit_status() is not None:
+            pytest.exit(
+                str(server.died("died during the run")), returncode=pytest.ExitCode.INTERNAL_ERROR
+            )
+
+
+# -- the end --------------------------------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    if network.refused and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # listed in the terminal summary
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    summary.write(terminalreporter, config.stash[RUN].examples)
+    if network.refused:
+        terminalreporter.write_sep("!", "the network guard refused connections", red=True)
+        for what in dict.fromkeys(network.refused):
+            terminalreporter.write_line(f"  {what}")
+        terminalreporter.write_line(
+            "Nothing of the tests may leave loopback: set what made these connections so "
+            "that it does not (MLflow telemetry: MLFLOW_DISABLE_TELEMETRY=true)."
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None:
         return
-    total = sum(sum(c.values()) for c in table.values())
-    terminalreporter.write_sep("-", f"{total} examples on {len(pages)} pages")
-    for kind, outcomes in sorted(table.items()):
-        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
-        terminalreporter.write_line(f"{kind:>18}: {counts}")
-
-
-def pytest_collection_modifyitems(session, config, items) -> None:
-    config._doc_items = [item for item in items if getattr(item, "example", None) is not None]
-    # Tests of the authenticated server last (a stable sort: each page keeps its order), so
-    # that server boots while the others run instead of being waited for first.
-    items.sort(key=lambda item: "auth_server" in getattr(item, "fixturenames", ()))
+    for server in run.servers():
+        server.stop()
+    run.folder.remove()

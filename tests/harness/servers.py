@@ -1,18 +1,18 @@
 """Start, await and stop a real, throwaway ``mlflow server`` on loopback.
 
-Standard library only: the noxfile imports this module (in nox's own Python) to start
-the server before pytest, and the pytest fixtures import it to attach to that server or
-to start one themselves when pytest is run directly.
+The one place that starts servers, and that decides which ``Host`` headers they allow:
+their own loopback address and the lab's host:port, which the tests redirect to them
+(network.py). Standard library only.
 
-The server is the real one of the pinned MLflow: sqlite backend and local artifact
-store in a fresh temporary folder, one worker, no job runner. It runs in its own
-process group (session), because ``mlflow server`` spawns uvicorn (and, with jobs on,
-huey consumers) that outlive a parent killed alone; ``stop()`` ends the whole group.
+Each server runs under a watchdog (watchdog.py) in a process group of its own: ``mlflow
+server`` spawns uvicorn, which outlives a parent killed alone; the watchdog ends the whole
+group, and removes the server's folder, when its owner dies, however it dies (SIGKILL
+included). ``stop()`` ends it the ordinary way.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
 import signal
@@ -23,18 +23,30 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-# How a running server is handed from the nox session to pytest.
-ENV_HANDOVER = "DOCS_MLFLOW_SERVER"
+from conf import LAB_HOST
+from tests.harness import network
+
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
 LOG_TAIL_LINES = 40
-_children: dict[int, subprocess.Popen] = {}  # servers this process started, by pid
+WATCHDOG = Path(__file__).with_name("watchdog.py")
+
+# What every server we start runs with: no background job runner and its huey consumers
+# (the docs need none), and no usage data sent to MLflow's telemetry host.
+SERVER_ENVIRONMENT = {
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+}
+
+# A command builder: given the server's folder and port, its argv and extra environment.
+Command = Callable[[Path, int], tuple[list[str], dict[str, str]]]
 
 
 class ServerError(RuntimeError):
-    """The throwaway server could not be started or did not become ready."""
+    """A throwaway server could not be started, did not become ready, or died."""
 
 
 def free_port() -> int:
@@ -52,101 +64,107 @@ def port_is_busy(port: int) -> bool:
     return False
 
 
-def server_command(
-    mlflow: str, folder: Path, port: int, allowed_hosts: list[str], extra_args: list[str]
-) -> list[str]:
-    """The ``mlflow server`` command line of a throwaway server."""
-    hosts = [f"127.0.0.1:{port}", f"localhost:{port}", *allowed_hosts]
-    return [
-        mlflow,
-        "server",
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifacts-destination", str(folder / "artifacts"),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--workers", "1",
-        "--allowed-hosts", ",".join(hosts),
-        *extra_args,
-    ]  # fmt: skip
+def allowed_hosts(port: int) -> str:
+    """The Host headers a throwaway server accepts: its own address, and the lab's."""
+    return ",".join([f"127.0.0.1:{port}", f"localhost:{port}", LAB_HOST])
 
 
-def script_command(
-    mlflow: str, script: Path, folder: Path, port: int, allowed_hosts: list[str]
-) -> tuple[list[str], dict[str, str]]:
-    """The command and environment that run a server script (examples/lab_server.sh).
+def find_mlflow() -> str:
+    """The test environment's ``mlflow`` (beside this Python) first, then any on PATH."""
+    beside_python = Path(sys.executable).with_name("mlflow")
+    found = str(beside_python) if beside_python.is_file() else shutil.which("mlflow")
+    if not found:
+        raise ServerError(
+            f"the mlflow executable was not found ({beside_python}, nor on PATH): install "
+            "requirements/doctest.txt, or run the tests through `nox -s doctest`"
+        )
+    return found
 
-    The script is run as it is; only the values it takes from the environment change:
-    its data folder, host, port and allowed hosts, and the ``mlflow`` it finds on PATH.
+
+def plain_server(mlflow: str, *extra_args: str) -> Command:
+    """A plain ``mlflow server``: sqlite and an artifact folder in its folder, one worker."""
+
+    def command(folder: Path, port: int) -> tuple[list[str], dict[str, str]]:
+        return [
+            mlflow, "server",
+            "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination", str(folder / "artifacts"),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--workers", "1",
+            "--allowed-hosts", allowed_hosts(port),
+            *extra_args,
+        ], {}  # fmt: skip
+
+    return command
+
+
+def lab_server_script(script: Path, mlflow: str) -> Command:
+    """The lab's own start script (examples/lab_server.sh), run as it is.
+
+    Only the values it takes from the environment change: its data folder, host, port and
+    allowed hosts, and the ``mlflow`` it finds on PATH.
     """
-    hosts = [f"127.0.0.1:{port}", f"localhost:{port}", *allowed_hosts]
-    return ["bash", str(script)], {
-        "LAB_MLFLOW_DIR": str(folder),
-        "LAB_MLFLOW_HOST": "127.0.0.1",
-        "LAB_MLFLOW_PORT": str(port),
-        "LAB_MLFLOW_ALLOWED_HOSTS": ",".join(hosts),
-        "PATH": os.pathsep.join([str(Path(mlflow).parent), os.environ.get("PATH", "")]),
-    }
+
+    def command(folder: Path, port: int) -> tuple[list[str], dict[str, str]]:
+        return ["bash", str(script)], {
+            "LAB_MLFLOW_DIR": str(folder),
+            "LAB_MLFLOW_HOST": "127.0.0.1",
+            "LAB_MLFLOW_PORT": str(port),
+            "LAB_MLFLOW_ALLOWED_HOSTS": allowed_hosts(port),
+            "PATH": os.pathsep.join([str(Path(mlflow).parent), os.environ.get("PATH", "")]),
+        }
+
+    return command
 
 
-@dataclass
 class ThrowawayServer:
-    """One throwaway server: where it listens, its folder, its log and its process."""
+    """One throwaway server: its name, where it listens, its folder, log and process."""
 
-    url: str
-    folder: str
-    log_path: str
-    pid: int
-    started_at: float = field(default_factory=time.monotonic)
-
-    # -- starting ---------------------------------------------------------------
+    def __init__(self, name: str, port: int, folder: Path, process: subprocess.Popen) -> None:
+        self.name = name
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.folder = folder
+        self.log_path = folder / "server.log"
+        self.process = process  # the watchdog, leader of the server's process group
+        self.started_at = time.monotonic()
 
     @classmethod
     def start(
         cls,
-        mlflow: str | None = None,
+        command: Command,
         *,
+        name: str = "throwaway MLflow server",
         port: int | None = None,
-        allowed_hosts: list[str] = (),
-        extra_args: list[str] = (),
         env: dict[str, str] | None = None,
-        script: Path | None = None,
-        copy_in: list[Path] = (),
+        copy_in: tuple[Path, ...] = (),
     ) -> ThrowawayServer:
         """Launch the server in the background and return at once (see ``wait_ready``).
 
-        With ``script``, the server is that script's command (``script_command``), not
-        ``server_command``; ``copy_in`` files are copied into the server's folder first.
+        ``copy_in`` files are copied into the server's fresh temporary folder first.
         """
-        if mlflow is None:  # the test environment's mlflow first, then any on PATH
-            beside_python = Path(sys.executable).with_name("mlflow")
-            found = beside_python.is_file() and str(beside_python)
-            mlflow = found or shutil.which("mlflow") or str(beside_python)
-        if not Path(mlflow).is_file():
-            raise ServerError(
-                f"the mlflow executable was not found ({mlflow}): install "
-                "requirements/doctest.txt, or run the tests through `nox -s doctest`"
-            )
         port = port or free_port()
         if port_is_busy(port):
             raise ServerError(f"port {port} on 127.0.0.1 is busy: choose another one")
-        folder = Path(tempfile.mkdtemp(prefix="docs-mlflow-"))
-        log_path = folder / "server.log"
-        server_env = {
-            **os.environ,
-            # No background job runner and its huey consumers: the docs need none.
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            **(env or {}),
-        }
+        network.allow_port(port)  # the tests may talk to it (and to no other loopback port)
+        folder = Path(tempfile.mkdtemp(prefix="server-"))
         for path in copy_in:
             shutil.copyfile(path, folder / Path(path).name)
-        if script is None:
-            command = server_command(mlflow, folder, port, list(allowed_hosts), list(extra_args))
-        else:
-            command, script_env = script_command(mlflow, script, folder, port, list(allowed_hosts))
-            server_env.update(script_env)
-        with open(log_path, "wb") as log:
+        argv, command_env = command(folder, port)
+        tmp = folder / "tmp"  # what MLflow writes to temporary files goes away with the folder
+        tmp.mkdir()
+        server_env = {
+            **os.environ,
+            **SERVER_ENVIRONMENT,
+            "TMPDIR": str(tmp),
+            **(env or {}),
+            **command_env,
+        }
+        watchdog = [sys.executable, str(WATCHDOG), str(os.getpid()), str(folder), "--", *argv]
+        with open(folder / "server.log", "wb") as log:
             process = subprocess.Popen(
-                command,
+                watchdog,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -154,39 +172,34 @@ class ThrowawayServer:
                 env=server_env,
                 start_new_session=True,  # its own process group: stop() ends all of it
             )
-        _children[process.pid] = process
-        return cls(f"http://127.0.0.1:{port}", str(folder), str(log_path), process.pid)
-
-    # -- handing over from nox to pytest -----------------------------------------
-
-    def to_env(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_env(cls, value: str) -> ThrowawayServer:
-        return cls(**json.loads(value))
+        return cls(name, port, folder, process)
 
     # -- waiting ------------------------------------------------------------------
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
-            text = Path(self.log_path).read_text(errors="replace")
+            text = self.log_path.read_text(errors="replace")
         except OSError as error:
             return f"(no log: {error})"
         return "\n".join(text.splitlines()[-lines:])
 
-    def is_running(self) -> bool:
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except FileNotFoundError:
-            return False
-        except OSError:  # not Linux: ask the kernel the portable way
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return False
-            return True
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    def exit_status(self) -> str | None:
+        """None while the server runs; once it has ended, how (its exit code or signal)."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        # The watchdog exits as the server did: 128 + N when signal N killed it.
+        if code > 128 and code - 128 in signal.valid_signals():
+            return f"killed by {signal.Signals(code - 128).name}"
+        if code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def died(self, when: str) -> ServerError:
+        return ServerError(
+            f"the {self.name} at {self.url} {when} ({self.exit_status()}).\n"
+            f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
+        )
 
     def is_healthy(self) -> bool:
         try:
@@ -199,15 +212,12 @@ class ThrowawayServer:
         """Poll ``/health`` until it answers; fail at once, with the log, if it cannot."""
         deadline = time.monotonic() + timeout
         while not self.is_healthy():
-            if not self.is_running():
-                raise ServerError(
-                    f"the throwaway MLflow server exited before it was ready.\n"
-                    f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
-                )
+            if self.exit_status() is not None:
+                raise self.died("exited before it was ready")
             if time.monotonic() > deadline:
                 raise ServerError(
-                    f"the throwaway MLflow server at {self.url} was not ready after "
-                    f"{timeout:.0f} s.\n--- {self.log_path} (last lines) ---\n{self.log_tail()}"
+                    f"the {self.name} at {self.url} was not ready after {timeout:.0f} s.\n"
+                    f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
                 )
             time.sleep(0.05)
         return time.monotonic() - self.started_at
@@ -216,31 +226,28 @@ class ThrowawayServer:
 
     def stop(self, grace: float = 5.0) -> None:
         """End the server's whole process group, then remove its folder."""
-        try:
-            os.killpg(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        else:
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and self._group_alive():
-                time.sleep(0.05)
-            if self._group_alive():
-                os.killpg(self.pid, signal.SIGKILL)
-        child = _children.pop(self.pid, None)
-        if child is not None:  # reap it if this process started it
-            child.wait(timeout=grace)
+        end_group(self.process.pid, grace)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=grace)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _group_alive(self) -> bool:
-        try:
-            os.killpg(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        return self.is_running() or _group_has_members(self.pid)
+
+def end_group(pgid: int, grace: float = 5.0) -> None:
+    """SIGTERM a process group, then SIGKILL what is left of it after ``grace`` seconds."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and group_has_members(pgid):
+        time.sleep(0.05)
+    if group_has_members(pgid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
-def _group_has_members(pgid: int) -> bool:
-    """Whether any live process other than a zombie leader is in the group."""
+def group_has_members(pgid: int) -> bool:
+    """Whether any live process (not a zombie) is in the process group."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
