@@ -137,12 +137,13 @@ class ThrowawayServer:
         *,
         name: str = "throwaway MLflow server",
         port: int | None = None,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         copy_in: tuple[Path, ...] = (),
     ) -> ThrowawayServer:
         """Launch the server in the background and return at once (see ``wait_ready``).
 
-        ``copy_in`` files are copied into the server's fresh temporary folder first.
+        ``copy_in`` files are copied into the server's fresh temporary folder first. In
+        ``env``, a value of None removes that variable from the server's environment.
         """
         port = port or free_port()
         if port_is_busy(port):
@@ -161,6 +162,7 @@ class ThrowawayServer:
             **(env or {}),
             **command_env,
         }
+        server_env = {name: value for name, value in server_env.items() if value is not None}
         watchdog = [sys.executable, str(WATCHDOG), str(os.getpid()), str(folder), "--", *argv]
         with open(folder / "server.log", "wb") as log:
             process = subprocess.Popen(

@@ -1,0 +1,226 @@
+"""What the plugin and the parsers do with faulty pages (tests/harness/plugin.py,
+parsers.py): each fault fails at once, naming its page and line, and nothing is left.
+
+Each test runs a pytest of its own, with the harness, on small pages written for it,
+in a folder whose TMPDIR starts empty and must end empty.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conf import LAB_TRACKING_URI
+from tests.harness.pages import ROOT
+
+CONFTEST = """
+from sybil import Sybil
+from sybil.sybil import SybilCollection
+from tests.harness.pages import parsers
+
+pytest_plugins = ["tests.harness.plugin"]
+fixtures = ["mlflow_server", "page_sandbox"]
+pytest_collect_file = SybilCollection([
+    Sybil(parsers("rest"), patterns=["*.rst"], fixtures=fixtures, name="rest"),
+    Sybil(parsers("myst"), patterns=["*.md"], fixtures=fixtures, name="myst"),
+]).pytest()
+"""
+
+
+def run_pytest(folder: Path, pages: dict[str, str], *args: str, timeout: float = 120):
+    """Write the pages into ``folder``, run pytest on them; (result, seconds, TMPDIR left)."""
+    (folder / "conftest.py").write_text(CONFTEST)
+    settings = (ROOT / "pyproject.toml").read_text()  # the site's own pytest settings
+    (folder / "pyproject.toml").write_text(settings.replace('["docs", "tests"]', '["."]'))
+    for name, text in pages.items():
+        (folder / name).write_text(textwrap.dedent(text))
+    tmp = folder / "tmp"
+    tmp.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    return done, time.monotonic() - started, sorted(p.name for p in tmp.iterdir())
+
+
+FAULTY_PAGES = {
+    "capital.rst": """
+        Shown as Python by the site, run by nobody:
+
+        .. code-block:: Python
+
+           import mlflow
+           mlflow.log_metric("loss", 1.0)
+        """,
+    "py3.md": """
+        # Another spelling
+
+        ```py3
+        import mlflow
+        mlflow.log_metric("loss", 1.0)
+        ```
+        """,
+    "doctest.rst": """
+        A doctest block:
+
+        >>> 40 + 2
+        42
+        """,
+    "left_open.rst": f"""
+        .. code-block:: python
+
+           import mlflow
+
+           mlflow.set_tracking_uri("{LAB_TRACKING_URI}")
+           mlflow.set_experiment("left-open")
+           run = mlflow.start_run(run_name="forgotten")
+        """,
+    "hung.rst": """
+        .. code-block:: python
+
+           import time
+
+           time.sleep(600)
+        """,
+    "elsewhere.rst": """
+        A local MLflow server, which is not one of the tests':
+
+        .. code-block:: python
+
+           import mlflow
+
+           mlflow.set_tracking_uri("http://localhost:5000")
+           mlflow.search_experiments()
+        """,
+    "swallowed.rst": """
+        A connection that fails quietly, like a telemetry thread's:
+
+        .. code-block:: python
+
+           import socket
+
+           try:
+               socket.create_connection(("192.0.2.1", 443), timeout=1)
+           except Exception:
+               pass
+
+        .. code-block:: python
+
+           import tempfile
+
+           leftover = tempfile.mkdtemp()  # as MLflow's model folders were
+        """,
+}
+
+
+@pytest.fixture(scope="module")
+def faulty_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faulty")
+    return run_pytest(folder, FAULTY_PAGES, "-o", "timeout=5", "-rA")
+
+
+def outcome(result, test_id: str) -> str:
+    """How a page's example ended, as ``-rA`` reports it (a teardown error comes second)."""
+    page, line = test_id.split(":")
+    syntax = "rest" if page.endswith(".rst") else "myst"
+    node = f"{page}::sybil:{syntax},line:{line},column:1"
+    found = re.findall(rf"^(PASSED|FAILED|ERROR|SKIPPED) {re.escape(node)}\b", result.stdout, re.M)
+    assert found, f"{test_id} not reported:\n{result.stdout[-3000:]}"
+    return " then ".join(found)
+
+
+def test_python_blocks_that_would_not_run_fail_naming_page_and_line(faulty_run):
+    result, _, _ = faulty_run
+    assert outcome(result, "capital.rst:4") == "FAILED"
+    assert "capital.rst:4: a `Python` block is shown as Python but would not run" in result.stdout
+    assert outcome(result, "py3.md:4") == "FAILED"
+    assert "py3.md:4: a `py3` block is shown as Python but would not run" in result.stdout
+
+
+def test_a_doctest_block_runs(faulty_run, tmp_path):
+    result, _, _ = faulty_run
+    assert outcome(result, "doctest.rst:4") == "PASSED"
+    alone, _, _ = run_pytest(
+        tmp_path, {"doctest.rst": FAULTY_PAGES["doctest.rst"]}, "-rA", "doctest.rst"
+    )
+    assert alone.returncode == 0, alone.stdout
+    # The same single item as in the full run: no second collection by pytest's doctest plugin.
+    passed = re.findall(r"^PASSED (\S+)", alone.stdout, re.M)
+    assert passed == ["doctest.rst::sybil:rest,line:4,column:1"]
+    assert "1 example on 1 page" in alone.stdout
+
+
+def test_a_page_that_leaves_a_run_open_fails(faulty_run):
+    result, _, _ = faulty_run
+    assert outcome(result, "left_open.rst:2") == "PASSED then ERROR"  # at the page's end
+    assert "this page left the run 'forgotten' open (MLflow ended it as FAILED)" in result.stdout
+
+
+def test_a_hung_example_fails_after_its_bound(faulty_run):
+    result, _, _ = faulty_run
+    assert outcome(result, "hung.rst:2") == "FAILED"
+    assert "Timeout (>5.0s)" in result.stdout
+
+
+def test_other_loopback_servers_are_refused(faulty_run):
+    result, _, _ = faulty_run
+    assert outcome(result, "elsewhere.rst:4") == "FAILED"
+    assert "refused: connecting to loopback port 5000" in result.stdout
+
+
+def test_refused_connections_fail_the_run_even_when_swallowed(faulty_run):
+    result, _, _ = faulty_run
+    assert outcome(result, "swallowed.rst:4") == "PASSED"  # it swallowed it
+    assert "the network guard refused connections" in result.stdout
+    assert "resolving 192.0.2.1:443" in result.stdout
+    assert result.returncode == 1
+
+
+def test_nothing_is_left_in_the_temporary_folder(faulty_run):
+    _, _, left = faulty_run
+    assert left == []
+
+
+def test_a_dead_server_stops_the_run_at_once_with_one_message(tmp_path):
+    pages = {
+        "a_kill.rst": """
+            .. code-block:: python
+
+               import os, signal, time
+
+               os.killpg(mlflow_server.process.pid, signal.SIGKILL)
+               time.sleep(1)
+            """,
+        "b_after.rst": f"""
+            .. code-block:: python
+
+               import mlflow
+
+               mlflow.set_tracking_uri("{LAB_TRACKING_URI}")
+               mlflow.set_experiment("after")
+            """
+        + "\n".join(
+            f"\n.. code-block:: python\n\n   mlflow.log_metric('m', {n})\n" for n in range(20)
+        ),
+    }
+    result, seconds, left = run_pytest(tmp_path, pages)
+    assert result.returncode == 3, result.stdout
+    assert result.stdout.count("died during the run") == 1, result.stdout
+    assert "the throwaway MLflow server at http://127.0.0.1:" in result.stdout
+    assert "(killed by SIGKILL)" in result.stdout
+    # Never the lab's fault: no connection error naming the lab's host.
+    assert "Connection refused" not in result.stdout
+    assert "host='mindgarage07" not in result.stdout
+    assert len(result.stdout.splitlines()) < 120
+    assert left == []
+    assert seconds < 60  # the server's boot and one example, not a page of errors
