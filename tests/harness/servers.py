@@ -129,6 +129,7 @@ class ThrowawayServer:
         self.log_path = folder / "server.log"
         self.process = process  # the watchdog, leader of the server's process group
         self.started_at = time.monotonic()
+        self.ready = False
 
     @classmethod
     def start(
@@ -222,6 +223,7 @@ class ThrowawayServer:
                     f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
                 )
             time.sleep(0.05)
+        self.ready = True
         return time.monotonic() - self.started_at
 
     # -- stopping -----------------------------------------------------------------
