@@ -16,6 +16,7 @@ from tests.harness.servers import (
     find_mlflow,
     free_port,
     group_has_members,
+    group_members,
     plain_server,
 )
 
@@ -81,7 +82,7 @@ def test_a_killed_server_says_how_it_ended(fake_mlflow):
     server = ThrowawayServer.start(plain_server(fake_mlflow))
     try:
         time.sleep(0.5)
-        sleeper = _members(server.process.pid) - {server.process.pid}
+        sleeper = group_members(server.process.pid) - {server.process.pid}
         for pid in sleeper:  # the fake "mlflow" (exec'd sleep) and its child
             subprocess.run(["kill", "-KILL", str(pid)], check=False)
         deadline = time.monotonic() + 10
@@ -128,18 +129,6 @@ time.sleep(0.3)
 Path({out!r}).write_text(f"{{server.process.pid}} {{server.folder}}")
 time.sleep(300)
 """
-
-
-def _members(pgid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
 
 
 def test_free_port_is_on_loopback_and_free():

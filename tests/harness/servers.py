@@ -250,13 +250,18 @@ def end_group(pgid: int, grace: float = 5.0) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def group_has_members(pgid: int) -> bool:
-    """Whether any live process (not a zombie) is in the process group."""
+def group_members(pgid: int) -> set[int]:
+    """The live processes (not zombies) of a process group."""
+    found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+            found.add(int(stat.parent.name))
+    return found
+
+
+def group_has_members(pgid: int) -> bool:
+    return bool(group_members(pgid))
