@@ -30,19 +30,10 @@ from tests.harness.sandbox import RUN_FOLDER_PREFIX  # standard library only, as
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PAGE = "docs/guides/mlflow/logging.rst"  # several examples, one of them slow (log_model)
-NOX = [
-    sys.executable,
-    "-m",
-    "nox",
-    "--no-install",
-    "-s",
-    "doctest",
-    "--",
-    PAGE,
-    "-p",
-    "no:randomly",
-]
+# Several examples, one slow (log_model); and a page about signing in, so that the run
+# starts its authenticated server too (at the end of collection: it boots meanwhile).
+PAGES = ["docs/guides/mlflow/logging.rst", "docs/guides/mlflow/signing-in.md"]
+NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--", *PAGES]
 SETTLE = 15.0  # seconds the leftovers get to end after the run has ended
 
 
@@ -169,7 +160,7 @@ def main() -> int:
         case(
             "Ctrl-C",
             ctrl_c,
-            lambda code, text: "KeyboardInterrupt" in text and "examples on 1 page" in text,
+            lambda code, text: "KeyboardInterrupt" in text and "examples on 2 pages" in text,
         ),
         case(
             "server killed before it was ready",

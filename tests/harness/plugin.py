@@ -16,12 +16,15 @@ State lives in ``config.stash``.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ctypes
 import logging
 import os
 import re
 import signal
+import sys
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -82,7 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = run
     network.install_guard()
     if not config.option.collectonly:
-        run.server = ThrowawayServer.start(plain_server(find_mlflow()))
+        # Issue 13: the UI, opened at the lab's URL, posts from that origin; MLflow >= 3.5
+        # refuses such requests (403) unless the origin is allowed.
+        cors = ("--cors-allowed-origins", LAB_TRACKING_URI)
+        run.server = ThrowawayServer.start(plain_server(find_mlflow(), *cors))
         network.redirect(LAB_TRACKING_URI, run.server.url)
 
 
@@ -103,20 +109,55 @@ def _sybil_traceback_filter(original):
 SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
 
 
-def end_with_parent() -> None:
-    """If whoever started pytest dies (nox, killed), end this run too, cleanly.
+_interrupted: list[str] = []  # the signals that asked this run to stop
+_stopping = threading.Event()  # pytest has caught the interruption, or the session ended
+_in_example = threading.Event()  # the main thread runs a test's call
 
-    The kernel sends SIGTERM (Linux' PR_SET_PDEATHSIG); it becomes a KeyboardInterrupt, so
-    that pytest stops as on Ctrl-C: summary, then pytest_unconfigure stops the servers.
+
+def end_with_parent() -> None:
+    """On Ctrl-C, or when whoever started pytest dies (nox, killed), stop at once, cleanly.
+
+    Both become a KeyboardInterrupt, so that pytest stops as on Ctrl-C: summary, then
+    pytest_unconfigure stops the servers. The kernel sends the SIGTERM when the parent dies
+    (Linux' PR_SET_PDEATHSIG).
+
+    A KeyboardInterrupt can land where Python swallows it (a weakref callback of MLflow's
+    thread pools, say), and the example goes on. So, while that example runs, the
+    interruption is repeated every two seconds; and no next example starts.
     """
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"pytest got {signal.Signals(signum).name}")
+        if not _interrupted:
+            sys.unraisablehook = _ignoring_interruptions(sys.unraisablehook)
+            threading.Thread(target=_insist, daemon=True).start()
+        _interrupted.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt(f"pytest got {_interrupted[0]}")
 
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     # Not Linux: no prctl; the servers' watchdogs still end them with this process.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _insist() -> None:
+    while not _stopping.wait(2.0):
+        if _in_example.is_set():
+            _thread.interrupt_main(signal.SIGINT)  # runs `interrupt` again, in the main thread
+
+
+def _ignoring_interruptions(hook):
+    """An interruption swallowed as "Exception ignored in ..." is ours, not an error."""
+
+    def unraisablehook(unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            hook(unraisable)
+
+    return unraisablehook
+
+
+def pytest_keyboard_interrupt(excinfo) -> None:
+    _stopping.set()
 
 
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
@@ -220,15 +261,19 @@ class _MlflowWarnings(logging.Handler):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """Whatever talks to the tracking server fails if MLflow logs a WARNING meanwhile."""
-    if "mlflow_server" not in getattr(item, "fixturenames", ()):
-        return (yield)
+    """Whatever talks to the tracking server fails if MLflow logs a WARNING meanwhile.
+
+    (And the interruption of a Ctrl-C is repeated while a test's call runs: see above.)
+    """
     recorder = _MlflowWarnings()
     logger = logging.getLogger("mlflow")
-    logger.addHandler(recorder)
+    if "mlflow_server" in getattr(item, "fixturenames", ()):
+        logger.addHandler(recorder)
+    _in_example.set()
     try:
         result = yield
     finally:
+        _in_example.clear()
         logger.removeHandler(recorder)
     if recorder.records:
         lines = "\n".join(f"  {r.name}: {r.getMessage()}" for r in recorder.records)
@@ -241,6 +286,8 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _interrupted:
+        pytest.exit(f"interrupted by {_interrupted[0]}", returncode=pytest.ExitCode.INTERRUPTED)
     _stop_if_a_server_died(item.config)
 
 
@@ -259,15 +306,15 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 def _stop_if_a_server_died(config: pytest.Config) -> None:
     for server in config.stash[RUN].servers():
         if server.exit_status() is not None:
-            pytest.exit(
-                str(server.died("died during the run")), returncode=pytest.ExitCode.INTERNAL_ERROR
-            )
+            when = "died during the run" if server.ready else "exited before it was ready"
+            pytest.exit(str(server.died(when)), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 # -- the end --------------------------------------------------------------------------
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    _stopping.set()
     if network.refused and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # listed in the terminal summary
 
@@ -284,10 +331,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         )
 
 
+@pytest.hookimpl(tryfirst=True)  # the servers stop, whatever other plugins' ends raise
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
     if run is None:
         return
-    for server in run.servers():
-        server.stop()
+    servers = run.servers()
+    for server in servers:  # all at once: uvicorn waits for open connections before it ends
+        server.ask_to_stop()
+    for server in servers:
+        server.stop(grace=3.0)  # throwaway: nothing to lose by a SIGKILL
     run.folder.remove()

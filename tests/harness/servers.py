@@ -13,6 +13,7 @@ included). ``stop()`` ends it the ordinary way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from conf import LAB_HOST
+from conf import LAB_HOST, LAB_TRACKING_URI
 from tests.harness import network
 
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
@@ -69,8 +70,25 @@ def allowed_hosts(port: int) -> str:
     return ",".join([f"127.0.0.1:{port}", f"localhost:{port}", LAB_HOST])
 
 
+# Issue 12: the server runs from an environment of the server's MLflow version (nox builds
+# it, tools/mlflow_envs.py), the examples in the client's. nox names its `mlflow` here.
+ENV_SERVER_MLFLOW = "DOCS_MLFLOW_SERVER_BIN"
+# Options of `mlflow server` that older servers lack (they refuse to start with them): the
+# first version that has each. Before 3.5.0 a server accepts any Host header anyway.
+OPTION_SINCE = {"--allowed-hosts": (3, 5, 0), "--cors-allowed-origins": (3, 5, 0)}
+# The request that readiness makes after /health: an API route, which (unlike /health)
+# the host check guards, with the Host header that every reader's request carries.
+LAB_HOST_PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
+
+
 def find_mlflow() -> str:
-    """The test environment's ``mlflow`` (beside this Python) first, then any on PATH."""
+    """The server's ``mlflow``: the one nox names (DOCS_MLFLOW_SERVER_BIN), else the test
+    environment's (beside this Python), else any on PATH."""
+    named = os.environ.get(ENV_SERVER_MLFLOW)
+    if named:
+        if not Path(named).is_file():
+            raise ServerError(f"{ENV_SERVER_MLFLOW}={named}: no such file")
+        return str(Path(named).absolute())  # the server runs in a folder of its own
     beside_python = Path(sys.executable).with_name("mlflow")
     found = str(beside_python) if beside_python.is_file() else shutil.which("mlflow")
     if not found:
@@ -81,8 +99,49 @@ def find_mlflow() -> str:
     return found
 
 
+@functools.cache
+def mlflow_version(mlflow: str) -> tuple[int, ...] | None:
+    """The MLflow version an ``mlflow`` executable runs, asked once; None if unknown.
+
+    Asked of the Python named in its first line (pip's scripts name their environment's),
+    through package metadata: 0.1 s, where ``mlflow --version`` imports MLflow (3 s).
+    """
+    try:
+        with open(mlflow, "rb") as script:
+            first = script.readline(500).decode(errors="replace")
+    except OSError:
+        return None
+    python = first[2:].strip().split()[0] if first.startswith("#!") and "python" in first else ""
+    if not python:
+        return None
+    asked = subprocess.run(
+        [python, "-c", "from importlib.metadata import version; print(version('mlflow'))"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    parts = asked.stdout.strip().split(".")
+    if asked.returncode != 0 or not all(p.isdigit() for p in parts[:3]):
+        return None
+    return tuple(int(p) for p in parts[:3])
+
+
+def supports(mlflow: str, option: str) -> bool:
+    """Whether this server has ``option`` (an unknown version is taken to be current)."""
+    version = mlflow_version(mlflow)
+    return version is None or version >= OPTION_SINCE.get(option, (0,))
+
+
 def plain_server(mlflow: str, *extra_args: str) -> Command:
-    """A plain ``mlflow server``: sqlite and an artifact folder in its folder, one worker."""
+    """A plain ``mlflow server``: sqlite and an artifact folder in its folder, one worker.
+
+    Options this server's version lacks are left out (``OPTION_SINCE``), with their value:
+    ``extra_args`` are ``--option value`` pairs or single flags.
+    """
+    options = ["--allowed-hosts", "{allowed_hosts}", *extra_args]
+    kept: list[str] = []
+    for i, arg in enumerate(options):
+        option = arg if arg.startswith("--") else options[i - 1]
+        if supports(mlflow, option):
+            kept.append(arg)
 
     def command(folder: Path, port: int) -> tuple[list[str], dict[str, str]]:
         return [
@@ -92,8 +151,7 @@ def plain_server(mlflow: str, *extra_args: str) -> Command:
             "--host", "127.0.0.1",
             "--port", str(port),
             "--workers", "1",
-            "--allowed-hosts", allowed_hosts(port),
-            *extra_args,
+            *(allowed_hosts(port) if arg == "{allowed_hosts}" else arg for arg in kept),
         ], {}  # fmt: skip
 
     return command
@@ -105,6 +163,14 @@ def lab_server_script(script: Path, mlflow: str) -> Command:
     Only the values it takes from the environment change: its data folder, host, port and
     allowed hosts, and the ``mlflow`` it finds on PATH.
     """
+    if not supports(mlflow, "--allowed-hosts"):  # the script passes it, for the lab's server
+        found = ".".join(map(str, mlflow_version(mlflow) or ()))
+        raise ServerError(
+            f"{script.name} passes --allowed-hosts, which MLflow servers before 3.5.0 lack; "
+            f"this one ({mlflow}) is MLflow {found}. The admin page installs the lab's version "
+            "(conf.LAB_SERVER_MLFLOW_VERSION): run the sign-in pages against that server, "
+            "and the plain pages alone against this one"
+        )
 
     def command(folder: Path, port: int) -> tuple[list[str], dict[str, str]]:
         return ["bash", str(script)], {
@@ -212,7 +278,8 @@ class ThrowawayServer:
             return False
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
-        """Poll ``/health`` until it answers; fail at once, with the log, if it cannot."""
+        """Poll ``/health`` until it answers, then make one API request as a reader's
+        would reach it (``answers_the_lab_host``); fail at once, with the log, if it cannot."""
         deadline = time.monotonic() + timeout
         while not self.is_healthy():
             if self.exit_status() is not None:
@@ -223,10 +290,38 @@ class ThrowawayServer:
                     f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
                 )
             time.sleep(0.05)
+        self.answers_the_lab_host()
         self.ready = True
         return time.monotonic() - self.started_at
 
+    def answers_the_lab_host(self) -> None:
+        """One API request with the lab's Host header, as every reader's request carries it.
+
+        ``/health`` answers whatever the Host header; API routes refuse (403) a host the
+        server does not allow. 200, or 401 from a server with sign-in, means it let us in.
+        """
+        request = urllib.request.Request(self.url + LAB_HOST_PROBE, headers={"Host": LAB_HOST})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, body = response.status, b""
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read()
+        except (urllib.error.URLError, OSError) as error:
+            raise self.died(f"did not answer an API request ({error})") from error
+        if status not in (200, 401):
+            raise ServerError(
+                f"the {self.name} at {self.url} answers GET {LAB_HOST_PROBE} with the lab's "
+                f"Host header ({LAB_HOST}, as from {LAB_TRACKING_URI}) with {status}: "
+                f"{body[:300].decode(errors='replace')}\n"
+                f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
+            )
+
     # -- stopping -----------------------------------------------------------------
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM the server's group, without waiting (``stop`` waits): to stop several."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
 
     def stop(self, grace: float = 5.0) -> None:
         """End the server's whole process group, then remove its folder."""
