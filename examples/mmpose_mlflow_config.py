@@ -9,10 +9,45 @@ exp_name = "{{fileBasenameNoExtension}}"
 # Run: the time the training started, such as 20250131_142501.
 run_name = time.strftime("%Y%m%d_%H%M%S", time.localtime())
 
+
+def register_mlflow_backend_with_accepted_names():
+    """Register MMEngine's MLflowVisBackend, with names that MLflow accepts.
+
+    MLflow refuses metric names with parentheses, and MMPose's CocoMetric reports
+    'coco/AP (M)', 'coco/AR (L)', ...: the training would stop at its first validation.
+    PoseVisualizationHook names its images 'val_img', with no file extension, which
+    mlflow.log_image refuses too. This backend sends 'coco/AP (M)' as 'coco/AP_M', and
+    each image as a step of the image 'val_img'. Everything else is MMEngine's own.
+    """
+    # __import__, not an import statement: MMEngine reads a config file that imports
+    # anything but the few modules built into Python (time, sys) as a new-style config.
+    MLflowVisBackend = __import__("mmengine.visualization", fromlist=["_"]).MLflowVisBackend
+    VISBACKENDS = __import__("mmengine.registry", fromlist=["_"]).VISBACKENDS
+
+    def accepted(name):
+        """'coco/AP (M)' -> 'coco/AP_M': only characters that MLflow accepts in names."""
+        name = name.replace(" (", "_").replace("(", "_").replace(")", "")
+        return "".join(c if c.isascii() and (c.isalnum() or c in "_-./ ") else "_" for c in name)
+
+    @VISBACKENDS.register_module(force=True)
+    class MLflowAcceptedNamesVisBackend(MLflowVisBackend):
+        def add_scalar(self, name, value, step=0, **kwargs):
+            super().add_scalar(accepted(name), value, step, **kwargs)
+
+        def add_scalars(self, scalar_dict, step=0, file_path=None, **kwargs):
+            scalars = {accepted(name): value for name, value in scalar_dict.items()}
+            super().add_scalars(scalars, step, file_path, **kwargs)
+
+        def add_image(self, name, image, step=0, **kwargs):
+            self.experiment.log_image(image, key=accepted(name), step=step)
+
+
+register_mlflow_backend_with_accepted_names()
+
 vis_backends = [
     dict(type="LocalVisBackend"),
     dict(
-        type="MLflowVisBackend",
+        type="MLflowAcceptedNamesVisBackend",
         exp_name=exp_name,
         run_name=run_name,
         tracking_uri=MINDGARAGE_MLFLOW_TRACKING_URI,

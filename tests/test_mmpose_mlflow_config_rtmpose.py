@@ -1,0 +1,373 @@
+"""examples/mmpose_mlflow_config.py with the real MMPose: an RTMPose training, validated.
+
+The MMPose page tells lab members to add examples/mmpose_mlflow_config.py to the config
+they train with, for example MMPose's RTMPose-m on COCO. Here that is done for real, as
+``tools/train.py`` does it: a config file that inherits the RTMPose-m COCO config shipped
+inside the mmpose package, shrinks it to a few fake COCO images made here (two epochs, on
+the CPU, no pretrained weights: no network), and ends with the page's lines; loaded with
+``Config.fromfile``, trained and validated by MMEngine's ``Runner`` with MMPose's own
+``PoseLocalVisualizer``, ``CocoMetric`` and ``PoseVisualizationHook``. Then the throwaway
+server (the lab's URL reaches it during the tests) is asked what arrived.
+
+The same config without the page's fix (MMEngine's plain ``MLflowVisBackend``) is then
+shown to crash, at the first validation, with the errors the page quotes.
+
+Needs the real MMPose stack: ``nox -s mmpose`` installs it (with mmcv's compiled ops and
+xtcocotools, built once) and sets DOCS_REQUIRE_MMPOSE=1, under which a missing mmpose is
+an error. Elsewhere (``nox -s doctest``) this module is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import RestException
+
+from conf import LAB_TRACKING_URI
+
+REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
+
+try:
+    with warnings.catch_warnings():
+        # What the OpenMMLab stack says when imported, facts of its code, not the page's:
+        # torch 2.13 deprecates torch.jit (used by torch.distributed.optim, which mmengine
+        # imports); mmengine imports pkg_resources (hence setuptools<81); torchvision 0.16.2
+        # beside torch 2.13 has no compiled image ops (MMPose uses none); mmcv warns about
+        # a class it moved, on mmpose's import of the old place.
+        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated")
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated as an API")
+        warnings.filterwarnings("ignore", "Failed to load image Python extension")
+        warnings.filterwarnings("ignore", "``MultiScaleDeformableAttention`` has been moved")
+        import mmpose
+        import torch
+        from mmengine.config import Config
+        from mmengine.runner import Runner
+        from mmpose.utils import register_all_modules
+
+        # MMPose's modules, and the three parts of MMDetection that the RTMPose config
+        # uses (its backbone, a transform, a hook): imported here, under these filters,
+        # rather than by the Runner's registries during the test (tools/train.py leaves
+        # it to them).
+        register_all_modules(init_default_scope=False)
+        import mmdet.datasets.transforms
+        import mmdet.engine.hooks
+        import mmdet.models  # noqa: F401
+except ImportError:
+    if os.environ.get(REQUIRE_MMPOSE) == "1":
+        raise  # nox -s mmpose promised the real stack: a missing piece is a failure
+    pytest.skip(
+        "mmpose is not installed: `nox -s mmpose` runs this test with the real MMPose stack",
+        allow_module_level=True,
+    )
+
+# Warnings of the OpenMMLab stack while it trains, facts of its code, not the page's.
+pytestmark = [
+    # mmdet's CSPNeXt channel attention (se_layer.py) calls torch.cuda.amp.autocast.
+    pytest.mark.filterwarnings(r"ignore:`torch\.cuda\.amp\.autocast\(args...\)` is deprecated"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
+# The config the page names, as it ships inside the mmpose package.
+MMPOSE_CONFIGS = Path(mmpose.__file__).parent / ".mim" / "configs"
+RTMPOSE = MMPOSE_CONFIGS / "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
+RUN_NAME = re.compile(r"^\d{8}_\d{6}$")
+# CocoMetric's results, as MMPose names them, and as the page's backend sends them to MLflow.
+COCO_NAMES = {
+    "coco/AP": "coco/AP", "coco/AP .5": "coco/AP .5", "coco/AP .75": "coco/AP .75",
+    "coco/AP (M)": "coco/AP_M", "coco/AP (L)": "coco/AP_L", "coco/AR": "coco/AR",
+    "coco/AR .5": "coco/AR .5", "coco/AR .75": "coco/AR .75", "coco/AR (M)": "coco/AR_M",
+    "coco/AR (L)": "coco/AR_L",
+}  # fmt: skip
+# The two crashes without the fix, as MLflow and PIL word them (the pages quote them).
+METRIC_NAME_ERROR = (
+    """INVALID_PARAMETER_VALUE: Invalid value "coco/AP (M)" for parameter 'metrics[3].name' """
+    "supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
+    "spaces ( ), colon(:) and slashes (/)."
+)
+IMAGE_ERROR = "unknown file extension: "
+PAGES = [ROOT / "docs/guides/mlflow/mmpose.rst", ROOT / "docs/guides/mlflow/troubleshooting.rst"]
+
+TRAIN_IMAGES, VAL_IMAGES, BATCH = 4, 2, 2
+EPOCHS = 2
+ITERATIONS = EPOCHS * TRAIN_IMAGES // BATCH
+
+# A member's config: RTMPose-m on COCO, shrunk to the fake images. The page's lines follow.
+SHRUNK_RTMPOSE = """\
+_base_ = [{rtmpose!r}]
+
+max_epochs = {epochs}
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+# No pretrained backbone: its checkpoint is a download, and the tests have no network.
+model = dict(backbone=dict(init_cfg=None))
+# Albumentation needs albumentations, an optional dependency of MMPose not installed here;
+# its blur and dropout change pixels, nothing of what reaches MLflow.
+train_pipeline = [t for t in _base_.train_pipeline if t.type != "Albumentation"]
+data_root = {data!r}
+# The keypoints' names and sigmas, from MMPose's configs (a member trains in a clone of
+# MMPose, where this path is relative; here the package's copy).
+metainfo = dict(from_file={metainfo!r})
+train_dataloader = dict(
+    batch_size={batch}, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, ann_file="train.json", data_prefix=dict(img="images/"),
+                 metainfo=metainfo, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size={batch}, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, ann_file="val.json", data_prefix=dict(img="images/"),
+                 metainfo=metainfo))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + "val.json")
+test_evaluator = val_evaluator
+# Log every iteration (MMPose: every 50); draw every validation image (MMPose: off); keep
+# the best checkpoint only (RTMPose keeps it by 'coco/AP'), not the last one too.
+default_hooks = dict(
+    logger=dict(interval=1), visualization=dict(enable={draw}, interval=1),
+    checkpoint=dict(save_last=False))
+log_processor = dict(window_size=1)
+"""
+
+
+# -- a few fake COCO images, with one person each ------------------------------------
+
+KEYPOINTS = [
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+]  # fmt: skip
+# Where each keypoint sits in its person's box, as (x, y) fractions: a person standing.
+POSE = [
+    (0.5, 0.08), (0.45, 0.06), (0.55, 0.06), (0.4, 0.08), (0.6, 0.08), (0.3, 0.22),
+    (0.7, 0.22), (0.2, 0.4), (0.8, 0.4), (0.15, 0.55), (0.85, 0.55), (0.38, 0.55),
+    (0.62, 0.55), (0.38, 0.75), (0.62, 0.75), (0.38, 0.95), (0.62, 0.95),
+]  # fmt: skip
+
+
+def write_fake_coco(folder: Path) -> None:
+    """COCO-style train.json, val.json and images/: one person per image.
+
+    The validation persons are one medium and one large (COCO's areas), so that every
+    one of CocoMetric's ten results is computed.
+    """
+    import cv2
+
+    rng = np.random.default_rng(0)
+    (folder / "images").mkdir(parents=True)
+    category = {"id": 1, "name": "person", "supercategory": "person", "keypoints": KEYPOINTS}
+    boxes = {  # image size, person box (x, y, w, h)
+        "train": [((320, 256), (100, 20, 120, 220))] * TRAIN_IMAGES,
+        "val": [((320, 256), (130, 60, 60, 120)), ((320, 256), (90, 10, 140, 240))],
+    }
+    next_id = 1
+    for split, people in boxes.items():
+        images, annotations = [], []
+        for (width, height), (x, y, w, h) in people:
+            name = f"{split}_{next_id:03d}.jpg"
+            pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+            keypoints = []
+            for fx, fy in POSE:
+                px, py = x + fx * w, y + fy * h
+                cv2.circle(pixels, (int(px), int(py)), 4, (255, 255, 255), -1)
+                keypoints += [round(px, 1), round(py, 1), 2]
+            cv2.imwrite(str(folder / "images" / name), pixels)
+            images.append({"id": next_id, "file_name": name, "width": width, "height": height})
+            annotations.append(
+                {
+                    "id": next_id, "image_id": next_id, "category_id": 1,
+                    "bbox": [x, y, w, h], "area": float(w * h), "iscrowd": 0,
+                    "num_keypoints": len(POSE), "keypoints": keypoints,
+                }
+            )  # fmt: skip
+            next_id += 1
+        coco = {"images": images, "annotations": annotations, "categories": [category]}
+        (folder / f"{split}.json").write_text(json.dumps(coco))
+
+
+def write_member_config(folder: Path, name: str, recipe: str, draw: bool = True) -> Path:
+    """The config a member trains: shrunk RTMPose, then the page's lines (``recipe``).
+
+    ``draw``: whether PoseVisualizationHook draws the validation images.
+    """
+    data = folder / "coco"
+    if not data.exists():
+        write_fake_coco(data)
+    shrunk = SHRUNK_RTMPOSE.format(
+        rtmpose=str(RTMPOSE), epochs=EPOCHS, data=str(data) + "/", batch=BATCH,
+        metainfo=str(MMPOSE_CONFIGS / "_base_/datasets/coco.py"), draw=draw,
+    )  # fmt: skip
+    config = folder / f"{name}.py"
+    config.write_text(f"{shrunk}\n{recipe}")
+    return config
+
+
+def build_runner(config: Path, work_dir: Path, fixed: bool = True) -> Runner:
+    """What MMPose's tools/train.py does with a config file, on one CPU.
+
+    ``fixed=False``: the page's config as it was before its fix, with MMEngine's own
+    ``MLflowVisBackend`` in place of the page's.
+    """
+    cfg = Config.fromfile(str(config))
+    cfg.work_dir = str(work_dir)
+    cfg.launcher = "none"
+    backend = cfg.visualizer.vis_backends[1]
+    assert backend.type == "MLflowAcceptedNamesVisBackend", backend  # the page's
+    if not fixed:
+        backend.type = "MLflowVisBackend"
+    return Runner.from_cfg(cfg)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Train with one thread: this machine's 2 cores are shared (the MLflow server, other
+    jobs), and torch's two threads then wait on each other: 15 to 17 s per iteration were
+    measured under load, against 2 to 3 s with one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def server(mlflow_server) -> MlflowClient:
+    return MlflowClient(mlflow_server.url)  # asks the throwaway server directly
+
+
+# -- the page's config, in a real RTMPose training ------------------------------------
+
+
+@pytest.mark.timeout(300)  # about 20 s alone, a minute or more on a loaded machine
+def test_rtmpose_training_with_the_page_config_reaches_mlflow(sandbox: Path, server):
+    name = "rtmpose-m_1xb2-2e_fakecoco-256x192"
+    runner = build_runner(write_member_config(sandbox, name, RECIPE.read_text()), sandbox / "w")
+    # MMPose's own: no stand-in.
+    assert type(runner.visualizer).__module__.startswith("mmpose.visualization")
+    assert type(runner.visualizer).__name__ == "PoseLocalVisualizer"
+    [metric] = runner.val_evaluator.metrics
+    assert type(metric).__module__.startswith("mmpose.evaluation")
+    assert type(metric).__name__ == "CocoMetric"
+    runner.train()
+
+    # The experiment is named after the config file; the run after the time it started.
+    experiment = server.get_experiment_by_name(name)
+    assert experiment is not None, f"no experiment {name!r} on the server"
+    [run] = server.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert RUN_NAME.match(run.info.run_name), run.info.run_name
+    assert run.info.run_name == runner.cfg.run_name
+    run_id = run.info.run_id
+
+    # Losses and learning rate, with the iteration as their step (RTMPose's lr warms up).
+    for metric_name in ("loss", "loss_kpt", "acc_pose", "lr"):
+        history = server.get_metric_history(run_id, metric_name)
+        assert [m.step for m in history] == list(range(1, ITERATIONS + 1)), history
+    lrs = [m.value for m in server.get_metric_history(run_id, "lr")]
+    assert lrs == sorted(lrs) and lrs[0] < lrs[-1], lrs
+
+    # CocoMetric's ten results, with the epoch as their step, under names MLflow accepts;
+    # every one computed (COCOeval reports -1 for what it cannot compute).
+    for accepted in COCO_NAMES.values():
+        history = server.get_metric_history(run_id, accepted)
+        assert [m.step for m in history] == list(range(1, EPOCHS + 1)), (accepted, history)
+        assert all(0 <= m.value <= 1 for m in history), (accepted, history)
+    assert {m for m in run.data.metrics if m.startswith("coco/")} == set(COCO_NAMES.values())
+    # MMEngine itself keeps MMPose's names: its own log, and the best checkpoint's choice.
+    scalars = (sandbox / "w" / runner.timestamp / "vis_data" / "scalars.json").read_text()
+    assert all(f'"{original}"' in scalars for original in COCO_NAMES)
+    assert list((sandbox / "w").glob("best_coco_AP_epoch_*.pth"))
+
+    # The validation images that PoseVisualizationHook draws, as steps of 'val_img'.
+    images = [a.path for a in server.list_artifacts(run_id, "images")]
+    drawn = [p for p in images if p.startswith("images/val_img+step+") and p.endswith(".png")]
+    assert len(drawn) == EPOCHS * VAL_IMAGES // BATCH, images
+
+    # The config, as parameters and as config.py; the work_dir's files at the end.
+    params = run.data.params
+    assert params["exp_name"] == name
+    assert params["visualizer.type"] == "PoseLocalVisualizer"
+    assert params["visualizer.vis_backends.1.tracking_uri"] == LAB_TRACKING_URI
+    assert params["model.backbone.type"] == "CSPNeXt"
+    assert params["model.head.type"] == "RTMCCHead"
+    assert params["val_evaluator.type"] == "CocoMetric"
+    config_py = mlflow.artifacts.load_text(f"runs:/{run_id}/config.py")
+    assert f"exp_name = '{name}'" in config_py
+    assert "type='MLflowAcceptedNamesVisBackend'" in config_py
+    assert f"{name}.py" in {a.path for a in server.list_artifacts(run_id)}
+
+
+# -- without the fix: the crashes the page warns about --------------------------------
+
+
+def crash_at_first_validation(sandbox: Path, server, name: str, draw: bool):
+    """Train the config without the page's fix: the error, and the run as the crash left it."""
+    config = write_member_config(sandbox, name, RECIPE.read_text(), draw)
+    runner = build_runner(config, sandbox / "w", fixed=False)
+    with pytest.raises(Exception) as raised:
+        runner.train()
+    # The first epoch was trained and logged; the crash came at its validation.
+    assert runner.epoch == 1
+    run = mlflow.active_run()
+    assert run is not None, "MLflowVisBackend ends its run only when the training ends"
+    # Nothing ends the run after the crash: on the server it stays RUNNING.
+    assert server.get_run(run.info.run_id).info.status == "RUNNING"
+    mlflow.end_run(status="FAILED")  # for the sandbox, which fails a test leaving one open
+    assert [m.step for m in server.get_metric_history(run.info.run_id, "loss")] == [1, 2]
+    on_server = server.get_run(run.info.run_id)
+    assert not [m for m in on_server.data.metrics if m.startswith("coco/")]
+    return raised.value
+
+
+@pytest.mark.timeout(300)
+def test_without_the_fix_coco_metric_names_crash_the_first_validation(sandbox: Path, server):
+    # MMPose's default: PoseVisualizationHook draws nothing (or its crash would come first).
+    error = crash_at_first_validation(sandbox, server, "rtmpose_unfixed_names", draw=False)
+    assert type(error) is RestException, repr(error)
+    assert str(error) == METRIC_NAME_ERROR
+
+
+@pytest.mark.timeout(300)
+def test_without_the_fix_drawing_validation_images_crashes(sandbox: Path, server):
+    error = crash_at_first_validation(sandbox, server, "rtmpose_unfixed_images", draw=True)
+    assert type(error) is ValueError, repr(error)
+    assert str(error) == IMAGE_ERROR
+    assert isinstance(error.__cause__, KeyError)  # PIL found no format for 'val_img'
+
+
+def test_the_pages_quote_the_real_errors():
+    for page in PAGES:
+        text = " ".join(page.read_text().split())  # the pages wrap long messages
+        assert f"RestException: {METRIC_NAME_ERROR}" in text, page
+        assert f"ValueError: {IMAGE_ERROR.strip()}" in text, page
+
+
+def test_the_saved_copy_of_the_config_lacks_the_backend(sandbox: Path):
+    """The copy MMEngine saves in the work_dir names the backend, but cannot register it."""
+    from mmengine.registry import VISBACKENDS, DefaultScope
+    from mmpose.registry import VISUALIZERS
+
+    cfg = Config.fromfile(str(RECIPE))  # registers the backend, as any load of the file
+    cfg.dump(str(sandbox / "saved.py"))  # as the Runner saves it into the work_dir
+    saved = Config.fromfile(str(sandbox / "saved.py"))
+    assert saved.visualizer.vis_backends[1].type == "MLflowAcceptedNamesVisBackend"
+    # A fresh process, as tools/test.py would be: the registration made above is undone.
+    registered = VISBACKENDS._module_dict.pop("MLflowAcceptedNamesVisBackend")  # no public way
+    try:
+        with DefaultScope.overwrite_default_scope("mmpose"), pytest.raises(KeyError) as raised:
+            VISUALIZERS.build({**saved.visualizer, "save_dir": str(sandbox)})
+    finally:
+        VISBACKENDS._module_dict["MLflowAcceptedNamesVisBackend"] = registered
+    assert str(raised.value).startswith(
+        "'MLflowAcceptedNamesVisBackend is not in the mmpose::vis_backend registry."
+    )
+
+
+def test_the_page_names_the_tested_mmpose():
+    pins = (ROOT / "requirements" / "mmpose-no-deps.txt").read_text()
+    assert f"mmpose=={mmpose.__version__}\n" in pins
+    assert f"MMPose {mmpose.__version__}" in " ".join(PAGES[0].read_text().split())
