@@ -216,9 +216,9 @@ def build_runner(config: Path, work_dir: Path, fixed: bool = True) -> Runner:
     cfg = Config.fromfile(str(config))
     cfg.work_dir = str(work_dir)
     cfg.launcher = "none"
-    backend = cfg.visualizer.vis_backends[1]
-    assert backend.type == "MLflowAcceptedNamesVisBackend", backend  # the page's
     if not fixed:
+        backend = cfg.visualizer.vis_backends[1]
+        assert backend.type == "MLflowAcceptedNamesVisBackend", f"not the page's: {backend}"
         backend.type = "MLflowVisBackend"
     return Runner.from_cfg(cfg)
 
