@@ -16,21 +16,24 @@ def register_mlflow_backend_with_accepted_names():
     MLflow refuses metric names with parentheses, and MMPose's CocoMetric reports
     'coco/AP (M)', 'coco/AR (L)', ...: the training would stop at its first validation.
     PoseVisualizationHook names its images 'val_img', with no file extension, which
-    mlflow.log_image refuses too. This backend sends 'coco/AP (M)' as 'coco/AP_M', and
+    mlflow.log_image cannot save. This backend sends 'coco/AP (M)' as 'coco/AP_M', and
     each image as a step of the image 'val_img'. Everything else is MMEngine's own.
     """
     # __import__, not an import statement: MMEngine reads a config file that imports
     # anything but the few modules built into Python (time, sys) as a new-style config.
-    MLflowVisBackend = __import__("mmengine.visualization", fromlist=["_"]).MLflowVisBackend
-    VISBACKENDS = __import__("mmengine.registry", fromlist=["_"]).VISBACKENDS
+    visualization = __import__("mmengine.visualization", fromlist=["_"])
+    registry = __import__("mmengine.registry", fromlist=["_"])
 
     def accepted(name):
-        """'coco/AP (M)' -> 'coco/AP_M': only characters that MLflow accepts in names."""
+        """'coco/AP (M)' -> 'coco/AP_M': only characters that MLflow accepts."""
         name = name.replace(" (", "_").replace("(", "_").replace(")", "")
-        return "".join(c if c.isascii() and (c.isalnum() or c in "_-./ ") else "_" for c in name)
+        return "".join(c if is_accepted(c) else "_" for c in name)
 
-    @VISBACKENDS.register_module(force=True)
-    class MLflowAcceptedNamesVisBackend(MLflowVisBackend):
+    def is_accepted(character):
+        return character.isascii() and (character.isalnum() or character in "_-./ ")
+
+    @registry.VISBACKENDS.register_module(force=True)
+    class MLflowAcceptedNamesVisBackend(visualization.MLflowVisBackend):
         def add_scalar(self, name, value, step=0, **kwargs):
             super().add_scalar(accepted(name), value, step, **kwargs)
 
