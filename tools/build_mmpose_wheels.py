@@ -72,8 +72,12 @@ def run(*command: str, **kwargs) -> None:
 
 def build(name: str, version: str, work: Path, out: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    run(*pip, "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-        f"{name}=={version}", "-d", str(work))  # fmt: skip
+    # --no-build-isolation here too: pip prepares an sdist's metadata even to download it,
+    # and in an isolated environment it would use the newest setuptools, whose missing
+    # pkg_resources mmcv's setup.py imports (ModuleNotFoundError: No module named
+    # 'pkg_resources', seen with setuptools 84).
+    run(*pip, "download", "--quiet", "--no-deps", "--no-build-isolation", "--no-binary",
+        ":all:", f"{name}=={version}", "-d", str(work))  # fmt: skip
     archive = next(work.glob(f"{name}-{version}.tar.gz"))
     with tarfile.open(archive) as tar:
         tar.extractall(work, filter="data")
