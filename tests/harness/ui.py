@@ -37,6 +37,7 @@ ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures 
 TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
 # Roles of things a reader clicks, in the order they are looked for.
 CLICKABLE_ROLES = ["tab", "link", "button", "radio", "menuitem", "checkbox", "option", "switch"]
+TOOLTIP_AFTER_S = 1.5  # how long a name is looked for before icons' tooltips are tried
 PICTURE_MARGIN = 16  # pixels below the last thing a picture frames
 
 
@@ -105,12 +106,13 @@ class UI:
             if icon.inner_text().strip():
                 continue  # has a text of its own: found by name, if it is the one
             tab.mouse.move(0, 0)  # close the last tooltip first
+            tab.get_by_role("tooltip").first.wait_for(state="hidden", timeout=2000)
             icon.hover()
-            tooltip = tab.get_by_role("tooltip").filter(has_text=name).filter(visible=True)
+            tooltip = tab.get_by_role("tooltip").filter(visible=True)
             try:
                 tooltip.first.wait_for(timeout=1500)
             except Exception:
-                continue
+                continue  # an icon without a tooltip
             if name in [t.strip() for t in tooltip.all_inner_texts()]:
                 return icon
         return None
@@ -123,7 +125,8 @@ class UI:
             found = self._visible(name)
             if found is not None:
                 return found
-            if not tried_tooltips and time.monotonic() > deadline - TIMEOUT_S / 2:
+            # Not by its name: once the page had a moment to load, try the icons' tooltips.
+            if not tried_tooltips and time.monotonic() > deadline - TIMEOUT_S + TOOLTIP_AFTER_S:
                 tried_tooltips = True
                 found = self._by_tooltip(name)
                 if found is not None:

@@ -1,0 +1,129 @@
+"""The UI checks themselves (tests/harness/ui.py, browser.py): what they read on a page, what
+they refuse, and how they fail. The pages' own UI walks are in the pages."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sybil import Document
+
+from conf import LAB_TRACKING_URI
+from tests.harness import ui as ui_module
+from tests.harness.browser import ENV_CHROMIUM, NoBrowser, find_chromium
+from tests.harness.ui import UI, FigureParser, GuiLabelParser, UIError
+
+REST_PAGE = """\
+Title
+=====
+
+Open :guilabel:`Experiments`, then
+:guilabel:`mlflow-guide-results`.
+
+.. note::
+
+   Press :guilabel:`Compare`.
+
+.. Compare :guilabel:`Hidden` (a comment, not prose).
+
+- a list item with :guilabel:`Chart view`
+
+.. figure:: ui/pictured.png
+   :alt: What it shows.
+
+.. figure:: ui/no-alt.png
+"""
+
+MYST_PAGE = """\
+# Title
+
+Open {guilabel}`Experiments`, then {guilabel}`Runs`.
+
+```{figure} ui/pictured.png
+:alt: What it shows.
+```
+"""
+
+
+def regions(text: str, suffix: str, parser):
+    document = Document(text, f"page{suffix}")
+    return [(document.text.count("\n", 0, r.start) + 1, r.parsed) for r in parser(document)]
+
+
+def test_each_paragraph_of_rest_names_its_labels_in_order():
+    found = regions(REST_PAGE, ".rst", GuiLabelParser("rest"))
+    assert found == [
+        (4, ["Experiments", "mlflow-guide-results"]),
+        (9, ["Compare"]),  # inside a directive's content: prose too
+        (13, ["Chart view"]),
+    ]
+
+
+def test_myst_labels_are_found_too():
+    assert regions(MYST_PAGE, ".md", GuiLabelParser("myst")) == [(3, ["Experiments", "Runs"])]
+
+
+def test_figures_of_ui_pictures_are_found_with_their_alt_text():
+    rest = [
+        (line, path.name, alt)
+        for line, (path, alt) in regions(REST_PAGE, ".rst", FigureParser("rest"))
+    ]
+    assert rest == [(15, "pictured.png", True), (18, "no-alt.png", False)]
+    myst = [
+        (line, path.name, alt)
+        for line, (path, alt) in regions(MYST_PAGE, ".md", FigureParser("myst"))
+    ]
+    assert myst == [(5, "pictured.png", True)]
+
+
+def test_a_named_browser_that_is_not_there_fails_saying_how_to_get_one(monkeypatch):
+    monkeypatch.setenv(ENV_CHROMIUM, "/nonexistent/chromium")
+    with pytest.raises(
+        NoBrowser, match=r"apt-get install -y chromium.*playwright install chromium"
+    ):
+        find_chromium()
+
+
+def test_a_browser_is_found_here():
+    assert os.access(find_chromium(), os.X_OK)
+
+
+# -- in the browser ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tab(ui_browser, tmp_path: Path):
+    page_ui = UI(ui_browser, tmp_path / "page.rst")
+    yield page_ui
+    page_ui.close()
+
+
+def test_the_lab_url_reaches_the_test_server_and_nothing_else_is_reached(tab, ui_browser):
+    tab.open(LAB_TRACKING_URI)
+    tab.shows("Experiments")  # MLflow's UI, served by the throwaway server
+    before = len(ui_browser.guard.refused)
+    for target in ["http://192.0.2.1/x", "https://example.com/", "http://localhost:1/"]:
+        outcome = tab.tab.evaluate(
+            "url => fetch(url, {mode: 'no-cors'}).then(() => 'reached', () => 'failed')", target
+        )
+        assert outcome == "failed", target
+    # The first two were refused by the route (and recorded: the page fails); the third is
+    # loopback, allowed, and closed.
+    assert ui_browser.guard.refused[before:] == ["http://192.0.2.1/x", "https://example.com/"]
+    del ui_browser.guard.refused[before:]  # this test's own, on purpose
+
+
+def test_pages_may_only_open_the_labs_urls(tab):
+    with pytest.raises(UIError, match="pages open the lab's URLs"):
+        tab.open("https://example.com/")
+
+
+def test_a_name_the_ui_does_not_show_fails_naming_page_line_and_what_it_shows(tab, monkeypatch):
+    monkeypatch.setattr(ui_module, "TIMEOUT_S", 3.0)
+    tab.open(LAB_TRACKING_URI)
+    with pytest.raises(UIError) as failure:
+        tab.follow(["Experimentz"], where="docs/x.rst:7: ")
+    message = str(failure.value)
+    assert message.startswith("docs/x.rst:7: the MLflow UI shows nothing named 'Experimentz'")
+    assert "'Experiments'" in message  # what it does show, to fix the page with
