@@ -1,0 +1,149 @@
+"""Virtual environments of one MLflow version each: servers (no torch) and clients.
+
+The throwaway server runs from an environment of the server's version, the examples from
+the client's: so any pair can be tested (``DOCS_MLFLOW_SERVER=2.22.5 nox -s doctest``,
+``nox -s compatibility``). Each environment is built once, under ``.nox/``, and reused
+while its requirements stay the same (a stamp, as noxfile.install() does).
+
+  python -m tools.mlflow_envs server 3.17.2   prints the path of that server's ``mlflow``
+  python -m tools.mlflow_envs client 3.1.4    prints the path of that client's ``python``
+  python -m tools.mlflow_envs newest          prints the newest MLflow that installs
+
+A version is a number, or ``lab`` (conf.LAB_SERVER_MLFLOW_VERSION), ``pinned`` (the pin in
+requirements/doctest.txt) or ``newest``. A server gets ``requirements/server-<version>.txt``
+if there is one (older servers need pins of their own), else ``mlflow[auth]==<version>``
+alone, from 3.2 on; a client gets ``requirements/doctest.txt`` with its MLflow instead of
+the pin, plus ``requirements/client-<version>.txt`` if there is one. Unsupported versions
+fail at once, saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIREMENTS = ROOT / "requirements"
+ENVS = ROOT / ".nox"  # beside nox's own environments, ignored by git and by ruff
+PYTHON = "3.11"  # the CPU torch wheel is for 3.11 (noxfile.PYTHON)
+MLFLOW_PIN = re.compile(r"^mlflow(\[[^\]]*\])?==\S+", re.MULTILINE)
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class EnvError(RuntimeError):
+    """An environment cannot be made for this version (unsupported, or pip failed)."""
+
+
+GENERIC_SERVER_SINCE = (3, 2, 0)  # older servers die with today's SQLAlchemy 2.1
+
+
+def version_of(name: str) -> str:
+    """A version number for a number or a name (lab, pinned, newest)."""
+    if name == "newest":
+        return newest()
+    if name in ("lab", "pinned"):
+        import conf  # run from the repository's root, as tools are
+
+        return conf.LAB_SERVER_MLFLOW_VERSION if name == "lab" else conf.MLFLOW_VERSION
+    if not VERSION.match(name):
+        raise EnvError(f"{name!r} is no MLflow version (x.y.z, lab, pinned or newest)")
+    return name
+
+
+def server_requirements(version: str) -> str:
+    path = REQUIREMENTS / f"server-{version}.txt"
+    if path.is_file():
+        return path.read_text()
+    if tuple(map(int, version.split("."))) >= GENERIC_SERVER_SINCE:
+        return f"mlflow[auth]=={version}\n"
+    raise EnvError(
+        f"MLflow server {version} is not supported here: there is no {path.relative_to(ROOT)}, "
+        "and servers before 3.2 need pins of their own (their sqlite store dies with "
+        "SQLAlchemy 2.1). To add it, write that file: see requirements/server-2.22.5.txt."
+    )
+
+
+def client_requirements(version: str) -> str:
+    if not VERSION.match(version) or int(version.split(".")[0]) < 3:
+        raise EnvError(
+            f"MLflow client {version!r} is not supported: the guide's examples are written for "
+            "MLflow 3 (name=, LoggedModel, pt2); give a 3.x.y version"
+        )
+    doctest = (REQUIREMENTS / "doctest.txt").read_text()
+    text = MLFLOW_PIN.sub(f"mlflow[auth]=={version}", doctest, count=1)
+    extra = REQUIREMENTS / f"client-{version}.txt"
+    return text + ("\n" + extra.read_text() if extra.is_file() else "")
+
+
+def build(kind: str, version: str) -> Path:
+    """The environment for ``kind`` ("server" or "client") of ``version``, built if needed."""
+    requirements = (
+        server_requirements(version) if kind == "server" else client_requirements(version)
+    )
+    folder = ENVS / f"mlflow-{kind}-{version}"
+    stamp = folder / ".installed"
+    digest = hashlib.sha256(requirements.encode()).hexdigest()
+    if stamp.is_file() and stamp.read_text() == digest:
+        return folder
+    stamp.unlink(missing_ok=True)
+    if not (folder / "bin" / "python").is_file():
+        venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+    listed = folder / "requirements.txt"  # what was installed, for whoever looks
+    listed.write_text(requirements)
+    print(f"installing MLflow {kind} {version} into {folder} ...", file=sys.stderr, flush=True)
+    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(listed)]
+    result = subprocess.run(pip, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        raise EnvError(f"pip could not install MLflow {kind} {version}:\n{result.stderr[-3000:]}")
+    stamp.write_text(digest)
+    return folder
+
+
+def server_mlflow(version: str) -> Path:
+    return build("server", version) / "bin" / "mlflow"
+
+
+def client_python(version: str) -> Path:
+    return build("client", version) / "bin" / "python"
+
+
+def newest() -> str:
+    """The newest MLflow that installs, as pip's resolver finds it (not the newest listed:
+    3.18.0 is listed, but its mlflow-skinny is not served yet)."""
+    report = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--report", "-", "mlflow"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if report.returncode != 0:
+        raise EnvError(f"pip could not resolve the newest MLflow:\n{report.stderr[-2000:]}")
+    for item in json.loads(report.stdout)["install"]:
+        if item["metadata"]["name"].lower() == "mlflow":
+            return item["metadata"]["version"]
+    raise EnvError("pip's report lists no mlflow")
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if argv[:1] == ["newest"]:
+            print(newest())
+        elif len(argv) == 2 and argv[0] == "server":
+            print(server_mlflow(version_of(argv[1])))
+        elif len(argv) == 2 and argv[0] == "client":
+            print(client_python(version_of(argv[1])))
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    except EnvError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
