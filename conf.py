@@ -3,6 +3,7 @@
 Build with ``nox -s docs``; it runs ``sphinx-build -c . docs build/html``.
 """
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -17,6 +18,14 @@ LAB_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
 # Its host:port, the Host header every request to it carries: a server standing in for
 # the lab's must allow it (mlflow server --allowed-hosts).
 LAB_HOST = urlsplit(LAB_TRACKING_URI).netloc
+# The MLflow version of the lab's tracking server, written down once (issue 12). Nobody
+# knows what the server runs today: it predates this site, and the lab's first guide (about
+# 2023) suggests an MLflow 2. This is the version the admin page installs, and the version
+# the tests' throwaway server runs (requirements/server-<version>.txt; nox -s doctest). It
+# is an assumption until an admin confirms it with `curl <LAB_TRACKING_URI>/version` (the
+# command docs/guides/mlflow/compatibility.rst shows members) and writes the answer here;
+# the compatibility table says what works if the answer is a 2.x.
+LAB_SERVER_MLFLOW_VERSION = "3.17.2"
 
 
 def pinned_version(package: str) -> str:
@@ -53,6 +62,7 @@ substitutions = {
     "mlflow_version": MLFLOW_VERSION,
     "mmengine_version": MMENGINE_VERSION,
     "lab_tracking_uri": LAB_TRACKING_URI,
+    "lab_server_mlflow_version": LAB_SERVER_MLFLOW_VERSION,
 }
 rst_epilog = "\n".join(f".. |{name}| replace:: {value}" for name, value in substitutions.items())
 myst_enable_extensions = ["substitution", "colon_fence", "deflist"]
@@ -124,3 +134,19 @@ linkcheck_ignore = [
     re.escape(LAB_TRACKING_URI) + r".*",
 ]
 linkcheck_anchors = False
+
+
+# Issue 12: the compatibility table (docs/_data/compatibility.json, written by
+# `nox -s compatibility`), rendered by the build, which runs nothing itself.
+COMPATIBILITY_DATA = HERE / "docs" / "_data" / "compatibility.json"
+exclude_patterns += ["_data"]
+
+
+def setup(app):
+    # Loaded by path: sphinx-build does not put this folder on sys.path.
+    spec = importlib.util.spec_from_file_location(
+        "compatibility_table", HERE / "tools" / "compatibility_table.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    app.add_directive("compatibility-table", module.table_directive(COMPATIBILITY_DATA))

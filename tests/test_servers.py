@@ -10,13 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from conf import LAB_HOST
 from tests.harness.servers import (
+    ENV_SERVER_MLFLOW,
+    LAB_HOST_PROBE,
     ServerError,
     ThrowawayServer,
     find_mlflow,
     free_port,
     group_has_members,
     group_members,
+    lab_server_script,
+    mlflow_version,
     plain_server,
 )
 
@@ -31,6 +36,7 @@ def fake_mlflow(tmp_path):
 
 
 def test_a_missing_mlflow_executable_is_named(monkeypatch):
+    monkeypatch.delenv(ENV_SERVER_MLFLOW, raising=False)  # as when pytest runs without nox
     monkeypatch.setattr(sys, "executable", "/nonexistent/bin/python")
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ServerError, match="mlflow executable was not found"):
@@ -135,3 +141,68 @@ def test_free_port_is_on_loopback_and_free():
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+# -- Issue 12: servers of other MLflow versions --------------------------------------------
+
+
+def mlflow_of_version(folder: Path, version: str) -> str:
+    """An ``mlflow`` script whose Python says it is MLflow ``version``: only the command is
+    built from it, nothing is started."""
+    python = folder / f"python-{version}"
+    python.write_text(f"#!/bin/sh\necho {version}\n")
+    python.chmod(0o755)
+    mlflow = folder / f"mlflow-{version}"
+    mlflow.write_text(f"#!{python}\n# pip's entry-point script\n")
+    mlflow.chmod(0o755)
+    return str(mlflow)
+
+
+@pytest.mark.parametrize(
+    ("version", "has_host_options"), [("2.22.5", False), ("3.4.0", False), ("3.5.0", True)]
+)
+def test_options_an_older_server_lacks_are_left_out(tmp_path, version, has_host_options):
+    mlflow = mlflow_of_version(tmp_path, version)
+    assert mlflow_version(mlflow) == tuple(map(int, version.split(".")))
+    argv, _ = plain_server(mlflow, "--cors-allowed-origins", "http://x:1", "--workers", "1")(
+        tmp_path, 5000
+    )
+    assert ("--allowed-hosts" in argv) is has_host_options
+    assert ("--cors-allowed-origins" in argv) is has_host_options
+    assert ("http://x:1" in argv) is has_host_options  # the option's value goes with it
+    assert argv[-2:] == ["--workers", "1"]  # an option every version has stays
+
+
+def test_the_lab_script_refuses_an_older_server_at_once(tmp_path):
+    with pytest.raises(ServerError, match=r"before 3\.5\.0 lack; .* is MLflow 2\.22\.5"):
+        lab_server_script(Path("examples/lab_server.sh"), mlflow_of_version(tmp_path, "2.22.5"))
+
+
+def test_the_server_nox_names_is_used(monkeypatch, tmp_path):
+    mlflow = mlflow_of_version(tmp_path, "2.22.5")
+    monkeypatch.setenv(ENV_SERVER_MLFLOW, mlflow)
+    assert find_mlflow() == mlflow
+    monkeypatch.setenv(ENV_SERVER_MLFLOW, str(tmp_path / "missing"))
+    with pytest.raises(ServerError, match=f"{ENV_SERVER_MLFLOW}=.*missing: no such file"):
+        find_mlflow()
+
+
+@pytest.mark.timeout(150)
+def test_readiness_fails_if_the_server_refuses_the_lab_host():
+    """/health answers whatever the Host header; readiness asks an API route as readers do."""
+    mlflow = find_mlflow()
+    if mlflow_version(mlflow) < (3, 5, 0):
+        pytest.skip("servers before 3.5.0 accept any Host header")
+
+    def loopback_only(folder, port):
+        argv, env = plain_server(mlflow)(folder, port)
+        argv[argv.index("--allowed-hosts") + 1] = f"127.0.0.1:{port}"
+        return argv, env
+
+    server = ThrowawayServer.start(loopback_only)
+    try:
+        with pytest.raises(ServerError, match=f"GET .*with the lab's Host header .{LAB_HOST}.*403"):
+            server.wait_ready(timeout=120)
+    finally:
+        server.stop()
+    assert LAB_HOST_PROBE.startswith("/api/")
