@@ -1,0 +1,32 @@
+"""Log a PyTorch model with an MLflow 3 client to an MLflow 2 server, then load it back.
+
+An MLflow 2 server has no logged-models API, which log_model needs: save the model into a
+folder and upload the folder as the run's artifacts instead.
+"""
+
+import tempfile
+
+import mlflow
+import numpy as np
+import torch
+from torch import nn
+
+mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
+mlflow.set_experiment("mlflow-guide-logging")
+
+net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+input_example = np.random.default_rng(0).random((8, 4), dtype=np.float32)
+
+with (
+    mlflow.start_run(run_name="pytorch-model-mlflow2-server") as run,
+    tempfile.TemporaryDirectory() as folder,
+):
+    mlflow.pytorch.save_model(net, f"{folder}/model", input_example=input_example)
+    mlflow.log_artifacts(f"{folder}/model", artifact_path="model")
+
+model_uri = f"runs:/{run.info.run_id}/model"
+print("Logged", model_uri)
+
+loaded = mlflow.pytorch.load_model(model_uri)
+predictions = loaded(torch.from_numpy(input_example))
+print(predictions.shape)  # torch.Size([8, 3])
