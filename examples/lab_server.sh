@@ -6,7 +6,7 @@
 #   MLFLOW_AUTH_ADMIN_PASSWORD      the admin's first password (12 characters or
 #                                   more), needed only on the first start
 #
-# The four settings below are the lab's. The environment can override each: the
+# The five settings below are the lab's. The environment can override each: the
 # tests run this very script, on a throwaway folder and port.
 set -euo pipefail
 
@@ -16,11 +16,15 @@ host="${LAB_MLFLOW_HOST:-0.0.0.0}"  # the network interfaces: all of them
 port="${LAB_MLFLOW_PORT:-8001}"
 # The host:port of the URL that members use:
 allowed_hosts="${LAB_MLFLOW_ALLOWED_HOSTS:-mindgarage07.cs.uni-kl.de:8001}"
+# That URL as a browser's origin: the UI's own requests carry it.
+allowed_origins="${LAB_MLFLOW_ALLOWED_ORIGINS:-http://mindgarage07.cs.uni-kl.de:8001}"
 
 : "${MLFLOW_FLASK_SERVER_SECRET_KEY:?is not set: see the admin guide}"
 export MLFLOW_AUTH_CONFIG_PATH="$data_dir/basic_auth.ini"
 # No job runner: it serves MLflow's GenAI features; the lab tracks training.
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
+# No usage data to MLflow's telemetry service, from the server or through it.
+export MLFLOW_DISABLE_TELEMETRY=true
 
 cd "$data_dir"  # basic_auth.ini names the user database relative to it
 exec mlflow server \
@@ -31,4 +35,5 @@ exec mlflow server \
     --host "$host" \
     --port "$port" \
     --allowed-hosts "$allowed_hosts" \
+    --cors-allowed-origins "$allowed_origins" \
     --workers 2

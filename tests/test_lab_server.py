@@ -9,6 +9,8 @@ shows.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import secrets
@@ -22,7 +24,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
-from conf import LAB_HOST
+from conf import LAB_HOST, LAB_TRACKING_URI
 from tests.harness.auth import (
     LAB_AUTH_CONFIG,
     LAB_SERVER_SCRIPT,
@@ -227,6 +229,30 @@ def test_only_the_lab_host_is_allowed(auth_server: AuthServer):
     status, _ = _get(url, LAB_HOST)
     assert status == 401  # let through to the sign-in, which wants credentials
     assert _get(f"{auth_server.url}/health", "elsewhere.example:8001") == (200, "OK")
+
+
+def test_the_ui_at_the_lab_s_address_may_send_its_requests(auth_server: AuthServer):
+    """The UI, opened at the lab's URL, POSTs to the server with that Origin (runs/search
+    fills its runs table): the server must not refuse it as a cross-origin request."""
+    member = auth_server.member
+    token = base64.b64encode(f"{member.username}:{member.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"{auth_server.url}/ajax-api/2.0/mlflow/runs/search",
+        data=json.dumps({"experiment_ids": ["0"], "max_results": 1}).encode(),
+        headers={
+            "Host": LAB_HOST,
+            "Origin": LAB_TRACKING_URI,
+            "Content-Type": "application/json",
+            "Authorization": f"Basic {token}",
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, body = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read().decode()
+    assert status == 200, f"{status} {body}"  # without --cors-allowed-origins: 403, blocked
 
 
 def test_artifacts_are_behind_the_sign_in(auth_server: AuthServer):
