@@ -9,11 +9,11 @@ from sybil.sybil import SybilCollection
 
 from tests.harness.pages import AUTH_PAGES, NOT_PAGES, parsers
 
-pytest_plugins = ["tests.harness.plugin"]
+pytest_plugins = ["tests.harness.plugin", "tests.harness.ui_plugin"]  # ui_plugin: issue 13
 
 # Each page gets the throwaway server (checks ask it what the page did) and a sandbox:
 # its own temporary folder, environment and MLflow state.
-PAGE_FIXTURES = ["mlflow_server", "page_sandbox"]
+PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui"]  # ui: the page's browser tab (issue 13)
 # Pages about signing in run against the authenticated server instead; the placeholders
 # they export ('<your password>') become the credentials it made for this run.
 AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox"]

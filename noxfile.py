@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import nox
@@ -47,15 +48,28 @@ def install(session: nox.Session, requirements: str, *upgrades: str) -> None:
 
 
 def mlflow_under_test() -> tuple[str, ...]:
-    """The MLflow to test the examples with: the pin, unless DOCS_MLFLOW says otherwise.
+    """The MLflow client to test the examples with: the pin, unless DOCS_MLFLOW_CLIENT (or
+    its old name DOCS_MLFLOW) says otherwise.
 
-    ``DOCS_MLFLOW=latest nox -s doctest`` tests the newest release (the weekly drift
-    run); ``DOCS_MLFLOW=3.18.0`` a given one.
+    ``DOCS_MLFLOW_CLIENT=latest nox -s doctest`` tests the newest release (the weekly drift
+    run); ``DOCS_MLFLOW_CLIENT=3.18.0`` a given one. The server is DOCS_MLFLOW_SERVER's.
     """
-    wanted = os.environ.get("DOCS_MLFLOW", "pinned")
+    wanted = os.environ.get("DOCS_MLFLOW_CLIENT") or os.environ.get("DOCS_MLFLOW", "pinned")
     if wanted == "pinned":
         return ()
     return ("mlflow[auth]" if wanted == "latest" else f"mlflow[auth]=={wanted}",)
+
+
+def server_under_test(session: nox.Session) -> dict[str, str]:
+    """Issue 12: the throwaway server's ``mlflow``, from an environment of its own version.
+
+    DOCS_MLFLOW_SERVER: a version, ``lab`` (the default: conf.LAB_SERVER_MLFLOW_VERSION) or
+    ``newest``. Built once under .nox/ and reused (tools/mlflow_envs.py); the plugin
+    (tests/harness/servers.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
+    """
+    wanted = os.environ.get("DOCS_MLFLOW_SERVER", "lab")
+    found = session.run("python", "-m", "tools.mlflow_envs", "server", wanted, silent=True)
+    return {"DOCS_MLFLOW_SERVER_BIN": found.strip().splitlines()[-1]}
 
 
 def _included(requirements: str) -> list[str]:
@@ -86,7 +100,11 @@ def docs_live(session: nox.Session) -> None:
 def linkcheck(session: nox.Session) -> None:
     """Check the site's external links (bounded: see linkcheck_* in conf.py)."""
     install(session, "docs.txt")
-    session.run("sphinx-build", "-b", "linkcheck", *SPHINX_ARGS, "docs", "build/linkcheck")
+    session.run(
+        "sphinx-build", "-b", "linkcheck", *SPHINX_ARGS, "docs", "build/linkcheck",
+        success_codes=[0, 1],  # the report below says what failed, and whether we were offline
+    )  # fmt: skip
+    session.run("python", "-m", "tools.linkcheck_report", "build/linkcheck/output.json")
 
 
 @nox.session(python=PYTHON)
@@ -95,7 +113,16 @@ def doctest(session: nox.Session) -> None:
     install(session, "doctest.txt", *mlflow_under_test())
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
-    session.run("pytest", *session.posargs, interrupt_timeout=30, terminate_timeout=10)
+    env = {ENV_CHROMIUM: chromium(session)}  # issue 13: fail now if there is no browser
+    env |= server_under_test(session)  # issue 12
+    session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
+
+
+@nox.session(name="kill-drill", python=False)
+def kill_drill(session: nox.Session) -> None:
+    """Kill doctest runs as people and CI do (kill -9, Ctrl-C, a dying server); print what
+    was left (tools/kill_drill.py). Runs in nox's own Python: it starts nox."""
+    session.run(sys.executable, "-m", "tools.kill_drill")
 
 
 @nox.session(python=PYTHON)
@@ -120,3 +147,107 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("python", "-m", "tools.lint_examples")  # the Python blocks inside the pages
     session.run("sphinx-lint", "docs")
+
+
+# -- Issue 15: the site as GitHub Actions builds it (added by the reader's-pass worker) --------
+
+
+@nox.session(name="docs-published", python=PYTHON)
+def docs_published(session: nox.Session) -> None:
+    """Build the site with GitHub Actions' variables, and check its edit and report links.
+
+    ``nox -s docs`` checks the local build, which must have no such link; this checks the
+    other way. The repository is a stand-in: the build only writes it into links.
+    """
+    install(session, "docs.txt")
+    github = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "stand-in/lab-guides",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+    }
+    out = "build/published"
+    session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", out, env=github)
+    session.run("python", "-m", "tools.check_built_site", out, env=github)
+
+
+# -- Issue 14: the MMPose page with the real MMPose (added by the MMPose worker) -----------
+
+MMPOSE_TESTS = [
+    "docs/guides/mlflow/mmpose.rst",
+    "tests/test_mmpose_mlflow_config.py",  # the page's config, with PoseLocalVisualizer
+    "tests/test_mmpose_mlflow_config_rtmpose.py",  # the same in an RTMPose training
+]
+
+
+@nox.session(python=PYTHON)
+def mmpose(session: nox.Session) -> None:
+    """The MMPose page's tests with the real MMPose: an RTMPose training, CocoMetric, MLflow.
+
+    mmcv (with its compiled ops) and xtcocotools are built from source once, about 17
+    minutes on 2 cores, and kept outside the repository (tools/build_mmpose_wheels.py).
+    """
+    install(session, "mmpose.txt", *mlflow_under_test())  # drift: DOCS_MLFLOW_CLIENT=latest
+    wheels = session.run(
+        "python", "-m", "tools.build_mmpose_wheels", silent=True, stderr=None
+    ).split()  # its stdout: the wheels' paths; its progress goes to stderr
+    install_without_dependencies(session, "mmpose-no-deps.txt", *wheels)
+    session.run(
+        "pytest", *(session.posargs or MMPOSE_TESTS),
+        env={"DOCS_REQUIRE_MMPOSE": "1"},  # a missing mmpose fails the tests, not skips them
+        interrupt_timeout=30, terminate_timeout=10,
+    )  # fmt: skip
+
+
+def install_without_dependencies(session: nox.Session, requirements: str, *wheels: str) -> None:
+    """``pip install --no-deps`` a requirements file and wheels, skipping pip if unchanged."""
+    file = REQUIREMENTS / requirements
+    digest = hashlib.sha256(file.read_bytes() + repr(wheels).encode()).hexdigest()
+    stamp = Path(session.virtualenv.location) / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest:
+        session.log(f"{requirements} and the wheels unchanged since the last install: skipping pip")
+        return
+    stamp.unlink(missing_ok=True)
+    session.install("--no-deps", "-r", str(file), *wheels)
+    stamp.write_text(digest)
+
+
+# -- Issue 13: the MLflow UI in a browser (added by the UI worker) ---------------------------
+
+ENV_CHROMIUM = "DOCS_CHROMIUM"  # tests/harness/browser.py: the browser the UI checks drive
+
+
+def chromium(session: nox.Session) -> str:
+    """The Chromium to use; fails the session at once, saying how to get one, if none.
+
+    Found here, with the real HOME (Playwright's own browsers live under it), and handed
+    to pytest, whose HOME is a folder of its own.
+    """
+    found = session.run("python", "-m", "tests.harness.browser", silent=True)
+    return found.strip().splitlines()[-1]
+
+
+@nox.session(python=False)
+def screenshots(session: nox.Session) -> None:
+    """Retake the pictures of the MLflow UI that the pages show (docs/**/ui/*.png).
+
+    The doctest session, on the pages only, with pictures written: the pictures show the
+    runs the pages' examples log. ``nox -s screenshots -- docs/x.rst`` retakes one page's.
+    """
+    pages = session.posargs or ["docs"]
+    doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--", *pages]
+    session.run(*doctest, env={"DOCS_SCREENSHOTS": "write"})
+
+
+# -- Issue 12: MLflow clients against MLflow servers of other versions (versions worker) -----
+
+
+@nox.session(python=PYTHON)
+def compatibility(session: nox.Session) -> None:
+    """Run the guide's pages for each pair of MLflow client and server versions; write the
+    results to docs/_data/compatibility.json, which the site shows as a table.
+
+    Each version's environment is built once under .nox/ and reused (tools/mlflow_envs.py);
+    pairs run two at a time. DOCS_COMPAT_CLIENTS / DOCS_COMPAT_SERVERS choose the versions.
+    """
+    session.run("python", "-m", "tools.compatibility", *session.posargs)

@@ -49,7 +49,7 @@ def test_workflows_cover_the_promised_checks():
     }
     assert {"lint", "doctest", "docs"} <= calls["ci.yml"]
     assert "docs" in calls["pages.yml"]
-    assert {"linkcheck", "doctest"} <= calls["drift.yml"]
+    assert {"linkcheck", "doctest", "compatibility"} <= calls["drift.yml"]
     assert "latest" in (ROOT / ".github" / "workflows" / "drift.yml").read_text()
 
 

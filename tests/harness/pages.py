@@ -18,6 +18,7 @@ from tests.harness.parsers import (
     SilentSkipParser,
     python_block_label,
 )
+from tests.harness.ui import FigureParser, GuiLabelParser  # issue 13: the UI, in a browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -52,6 +53,8 @@ def parsers(syntax: str) -> list:
         Labelled(ShellExportParser(syntax), "shell exports"),
         Labelled(ReasonedSkipParser(syntax), "skip markers"),
         Labelled(SilentSkipParser(syntax), "unrunnable blocks"),
+        Labelled(GuiLabelParser(syntax), "UI instructions"),  # issue 13: clicked in Chromium
+        Labelled(FigureParser(syntax), "UI pictures"),  # issue 13: present, and reached
     ]
     if syntax == "rest":  # a reST paragraph of ">>>" lines is a doctest block
         line_up.append(Labelled(rest.DocTestParser(), "doctests"))
