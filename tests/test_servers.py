@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conf import LAB_HOST
+from tests.harness import servers
 from tests.harness.servers import (
     ENV_SERVER_MLFLOW,
     LAB_HOST_PROBE,
@@ -187,22 +187,15 @@ def test_the_server_nox_names_is_used(monkeypatch, tmp_path):
         find_mlflow()
 
 
-@pytest.mark.timeout(150)
-def test_readiness_fails_if_the_server_refuses_the_lab_host():
-    """/health answers whatever the Host header; readiness asks an API route as readers do."""
-    mlflow = find_mlflow()
-    if mlflow_version(mlflow) < (3, 5, 0):
+def test_readiness_fails_if_the_server_refuses_the_lab_host(mlflow_server, monkeypatch):
+    """/health answers whatever the Host header; readiness asks an API route as readers do.
+
+    Asked of the run's own server, as if the lab's host were one it does not allow.
+    """
+    if mlflow_version(find_mlflow()) < (3, 5, 0):
         pytest.skip("servers before 3.5.0 accept any Host header")
-
-    def loopback_only(folder, port):
-        argv, env = plain_server(mlflow)(folder, port)
-        argv[argv.index("--allowed-hosts") + 1] = f"127.0.0.1:{port}"
-        return argv, env
-
-    server = ThrowawayServer.start(loopback_only)
-    try:
-        with pytest.raises(ServerError, match=f"GET .*with the lab's Host header .{LAB_HOST}.*403"):
-            server.wait_ready(timeout=120)
-    finally:
-        server.stop()
-    assert LAB_HOST_PROBE.startswith("/api/")
+    mlflow_server.answers_the_lab_host()  # the lab's host: let in
+    monkeypatch.setattr(servers, "LAB_HOST", "elsewhere.example:8001")
+    with pytest.raises(ServerError, match=r"Host header \(elsewhere.example:8001.*403"):
+        mlflow_server.answers_the_lab_host()
+    assert LAB_HOST_PROBE.startswith("/api/")  # a route the host check guards
