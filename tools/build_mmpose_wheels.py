@@ -108,6 +108,7 @@ def main() -> int:
                 for name, version in SOURCES.items():
                     build(name, version, Path(sources), staging)
             shutil.rmtree(folder, ignore_errors=True)
+            staging.chmod(0o755)  # mkdtemp made it private; a cache is for every user
             staging.rename(folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # if the build failed
