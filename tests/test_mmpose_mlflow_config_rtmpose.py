@@ -234,19 +234,6 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(autouse=True)
-def retry_dropped_connections(monkeypatch: pytest.MonkeyPatch):
-    """Let MLflow retry a request whose connection the server dropped, twice, at once.
-
-    A training talks to the server every few seconds, and the server (uvicorn) closes
-    connections idle for 5 s: a request sent on one as it closes fails with "Connection
-    reset by peer" (seen here once, under load). MLflow retries that 7 times by default,
-    and the tests' environment allows no retry, so that a wrong address fails at once.
-    """
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
-
-
 @pytest.fixture
 def server(mlflow_server) -> MlflowClient:
     return MlflowClient(mlflow_server.url)  # asks the throwaway server directly

@@ -51,7 +51,9 @@ def test_the_shell_s_mlflow_settings_are_not_used():
     clean_environment(shell)
     assert shell == {
         "PATH": "/usr/bin",
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",

@@ -24,8 +24,12 @@ from pathlib import Path
 # Variables of the developer's shell that would change what the examples do.
 SCRUBBED_PREFIXES = ("MLFLOW_", "_MLFLOW_")
 TEST_ENVIRONMENT = {
-    # A failure must show in seconds: no retry loop of minutes against a dead address.
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    # A failure must show in seconds: no retry loop of minutes against a dead address. Two
+    # immediate retries stay: uvicorn closes a connection idle for 5 s, and a request sent
+    # on it just then fails with "Connection reset by peer" (seen in long trainings).
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
     # No usage data: MLflow's client would look up its telemetry host.
     "MLFLOW_DISABLE_TELEMETRY": "true",
