@@ -7,11 +7,13 @@ Here that very file is loaded with MMEngine's ``Config.fromfile``, as MMPose's
 by MMEngine's ``Runner`` on the CPU. Then the throwaway server (which the lab's URL
 reaches during the tests, see tests/harness/network.py) is asked what arrived.
 
-mmpose cannot be installed on the machines that run these tests (chumpy does not build,
-xtcocotools breaks on numpy 2, and PoseLocalVisualizer needs mmcv's compiled ops). Its ``PoseLocalVisualizer`` is a subclass of MMEngine's
+In the quick loop (``nox -s doctest``) mmpose is not installed: building its compiled
+ops takes about 20 minutes. ``PoseLocalVisualizer`` is a subclass of MMEngine's
 ``Visualizer`` that adds pose drawing; everything about ``vis_backends``, and so about
 MLflow, lives in MMEngine. So where mmpose is missing, the tests stand MMEngine's
 ``Visualizer`` in for ``PoseLocalVisualizer``, and change nothing else in the config.
+``nox -s mmpose`` runs these tests with the real ``PoseLocalVisualizer``, and
+test_mmpose_mlflow_config_rtmpose.py with a real RTMPose training.
 """
 
 from __future__ import annotations
