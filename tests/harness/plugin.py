@@ -172,7 +172,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not session.config.option.collectonly and any(
         "auth_server" in getattr(item, "fixturenames", ()) for item in session.items
     ):
-        session.config.stash[RUN].start_auth_server()
+        try:
+            session.config.stash[RUN].start_auth_server()
+        except ServerError as error:  # a server version the lab script cannot run, say
+            pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 # -- fixtures -------------------------------------------------------------------------
