@@ -136,7 +136,10 @@ def plain_server(mlflow: str, *extra_args: str) -> Command:
     Options this server's version lacks are left out (``OPTION_SINCE``), with their value:
     ``extra_args`` are ``--option value`` pairs or single flags.
     """
-    options = ["--allowed-hosts", "{allowed_hosts}", *extra_args]
+    # The lab's URL, as the browser's origin: the UI opened there sends its requests with it
+    # (MLflow >= 3.5 refuses other origins: 403).
+    origins = ["--cors-allowed-origins", LAB_TRACKING_URI]
+    options = ["--allowed-hosts", "{allowed_hosts}", *origins, *extra_args]
     kept: list[str] = []
     for i, arg in enumerate(options):
         option = arg if arg.startswith("--") else options[i - 1]
