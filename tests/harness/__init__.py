@@ -9,6 +9,7 @@ pages.py     which pages there are, and which parsers read them
 sandbox.py   the run's own folder and environment; each page's and each test's own world
 plugin.py    the pytest plugin: hooks and fixtures, top to bottom as a run meets them
 summary.py   the run's closing count of examples
+mmengine_stand_in.py  the MMPose page's config trained by MMEngine on a tiny model (quick loop)
 browser.py   finds and starts Chromium, kept on loopback, the lab's URL mapped to the server
 ui.py        a page's browser tab: :guilabel: instructions clicked, pictures framed and checked
 ui_plugin.py the fixtures of the browser (one per run) and of each page's tab (``ui``)
