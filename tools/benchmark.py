@@ -61,7 +61,7 @@ def server_ready(runs: int) -> list[float]:
 
 
 # The pages' examples as one plain script: every visible Python block and included
-# example file, page by page, in one process; no pytest, no hidden checks.
+# example file, page by page, in one process; no pytest, no hidden checks, no browser.
 PLAIN_SCRIPT = """
 import os, tempfile
 from unittest import SkipTest
@@ -76,7 +76,8 @@ for page in {pages!r}:
     os.chdir(tempfile.mkdtemp())
     mlflow.set_tracking_uri(None)
     for example in document.examples():
-        if example.region.label in ("hidden checks", "unrunnable blocks"):
+        if example.region.label in ("hidden checks", "unrunnable blocks",
+                                    "UI instructions", "UI pictures"):  # no checks, no browser
             continue
         try:
             example.evaluate()
