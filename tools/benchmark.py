@@ -72,7 +72,7 @@ network.allow_port({port})
 network.redirect({lab!r}, {url!r})
 import mlflow
 for page in {pages!r}:
-    document = pages.parse(Path(page))
+    document = pages.parse(pages.ROOT / page)  # the script changes folder per page
     os.chdir(tempfile.mkdtemp())
     mlflow.set_tracking_uri(None)
     for example in document.examples():
