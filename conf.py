@@ -3,42 +3,21 @@
 Build with ``nox -s docs``; it runs ``sphinx-build -c . docs build/html``.
 """
 
-import importlib.util
 import os
 import re
+import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
-HERE = Path(__file__).parent
+# The project's own package (labdocs/): the lab's facts and the site's Sphinx extension.
+sys.path.insert(0, str(Path(__file__).parent))
 
-# The lab's tracking server, written down once for the whole project: pages show it
-# literally (readers copy it), the tests redirect it to their throwaway server, and
-# tests/test_site.py fails if a page spells the lab host any other way.
-LAB_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
-# Its host:port, the Host header every request to it carries: a server standing in for
-# the lab's must allow it (mlflow server --allowed-hosts).
-LAB_HOST = urlsplit(LAB_TRACKING_URI).netloc
-# The MLflow version of the lab's tracking server, written down once (issue 12). Nobody
-# knows what the server runs today: it predates this site, and the lab's first guide (about
-# 2023) suggests an MLflow 2. This is the version the admin page installs, and the version
-# the tests' throwaway server runs (requirements/server-<version>.txt; nox -s doctest). It
-# is an assumption until an admin confirms it with `curl <LAB_TRACKING_URI>/version` (the
-# command docs/guides/mlflow/compatibility.rst shows members) and writes the answer here;
-# the compatibility table says what works if the answer is a 2.x.
-LAB_SERVER_MLFLOW_VERSION = "3.17.2"
-
-
-def pinned_version(package: str) -> str:
-    """The version requirements/doctest.txt pins: the one the examples are tested with."""
-    text = (HERE / "requirements" / "doctest.txt").read_text()
-    match = re.search(rf"^{re.escape(package)}(\[[^\]]*\])?==(\S+)", text, re.MULTILINE)
-    if match is None:
-        raise ValueError(f"requirements/doctest.txt pins no version of {package}")
-    return match.group(2)
-
-
-MLFLOW_VERSION = pinned_version("mlflow")
-MMENGINE_VERSION = pinned_version("mmengine")
+from labdocs.lab import (
+    LAB_SERVER_MLFLOW_VERSION,
+    LAB_TRACKING_URI,
+    MLFLOW_VERSION,
+    MMENGINE_VERSION,
+)
+from labdocs.published import published_from
 
 project = "MindGarage lab guides"
 author = "MindGarage lab"
@@ -48,9 +27,12 @@ extensions = [
     "myst_parser",
     "sphinx.ext.intersphinx",
     "sphinx_copybutton",
+    # The compatibility table, from docs/_data/compatibility.json (written by
+    # `nox -s compatibility`): the build renders it and runs nothing.
+    "labdocs.compatibility_table",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_inventories"]
+exclude_patterns = ["_inventories", "_data"]
 root_doc = "index"
 
 # Strict: every cross-reference must resolve (with -W in nox, a miss fails the build).
@@ -92,22 +74,6 @@ html_use_index = False
 html_domain_indices = False
 
 
-def published_from(environ) -> dict[str, str]:
-    """The repository (and branch) this build is published from, as GitHub Actions says.
-
-    A local build has none: its pages then carry no "Edit this page" or "Report a problem"
-    link rather than a broken one. Edit links also need a branch: a pull request's build
-    runs on a merge ref (``refs/pull/<n>/merge``), where no page can be edited.
-    """
-    server, repository = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
-    if not (server and repository):
-        return {}
-    where = {"repository_url": f"{server.rstrip('/')}/{repository}"}
-    if environ.get("GITHUB_REF", "").startswith("refs/heads/") and environ.get("GITHUB_REF_NAME"):
-        where["branch"] = environ["GITHUB_REF_NAME"]
-    return where
-
-
 PUBLISHED_FROM = published_from(os.environ)
 html_theme_options = {"top_of_page_buttons": ["edit"] if "branch" in PUBLISHED_FROM else []}
 if "branch" in PUBLISHED_FROM:  # furo's pencil button, and the link under each page
@@ -134,19 +100,3 @@ linkcheck_ignore = [
     re.escape(LAB_TRACKING_URI) + r".*",
 ]
 linkcheck_anchors = False
-
-
-# Issue 12: the compatibility table (docs/_data/compatibility.json, written by
-# `nox -s compatibility`), rendered by the build, which runs nothing itself.
-COMPATIBILITY_DATA = HERE / "docs" / "_data" / "compatibility.json"
-exclude_patterns += ["_data"]
-
-
-def setup(app):
-    # Loaded by path: sphinx-build does not put this folder on sys.path.
-    spec = importlib.util.spec_from_file_location(
-        "compatibility_table", HERE / "tools" / "compatibility_table.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    app.add_directive("compatibility-table", module.table_directive(COMPATIBILITY_DATA))

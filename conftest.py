@@ -1,15 +1,15 @@
 """Every Python example on the site runs under pytest, through Sybil.
 
 Pages (.rst and .md in docs/) run top to bottom, one namespace per page, against the
-throwaway MLflow server of tests/harness/. See docs/contributing.md.
+throwaway MLflow server of labdocs/. See docs/contributing.md.
 """
 
 from sybil import Sybil
 from sybil.sybil import SybilCollection
 
-from tests.harness.pages import AUTH_PAGES, NOT_PAGES, parsers
+from labdocs.pages import AUTH_PAGES, NOT_PAGES, parsers
 
-pytest_plugins = ["tests.harness.plugin", "tests.harness.ui_plugin"]  # ui_plugin: issue 13
+pytest_plugins = ["labdocs.plugin", "labdocs.ui_plugin"]  # ui_plugin: issue 13
 
 # Each page gets the throwaway server (checks ask it what the page did) and a sandbox:
 # its own temporary folder, environment and MLflow state.

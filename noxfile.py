@@ -63,9 +63,9 @@ def mlflow_under_test() -> tuple[str, ...]:
 def server_under_test(session: nox.Session) -> dict[str, str]:
     """Issue 12: the throwaway server's ``mlflow``, from an environment of its own version.
 
-    DOCS_MLFLOW_SERVER: a version, ``lab`` (the default: conf.LAB_SERVER_MLFLOW_VERSION) or
+    DOCS_MLFLOW_SERVER: a version, ``lab`` (the default: labdocs.lab.LAB_SERVER_MLFLOW_VERSION) or
     ``newest``. Built once under .nox/ and reused (tools/mlflow_envs.py); the plugin
-    (tests/harness/servers.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
+    (labdocs/servers.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
     """
     wanted = os.environ.get("DOCS_MLFLOW_SERVER", "lab")
     found = session.run("python", "-m", "tools.mlflow_envs", "server", wanted, silent=True)
@@ -109,7 +109,7 @@ def linkcheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
-    """Run every example on the site against a throwaway MLflow server (tests/harness/)."""
+    """Run every example on the site against a throwaway MLflow server (labdocs/)."""
     install(session, "doctest.txt", *mlflow_under_test())
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
@@ -214,7 +214,7 @@ def install_without_dependencies(session: nox.Session, requirements: str, *wheel
 
 # -- Issue 13: the MLflow UI in a browser (added by the UI worker) ---------------------------
 
-ENV_CHROMIUM = "DOCS_CHROMIUM"  # tests/harness/browser.py: the browser the UI checks drive
+ENV_CHROMIUM = "DOCS_CHROMIUM"  # labdocs/browser.py: the browser the UI checks drive
 
 
 def chromium(session: nox.Session) -> str:
@@ -223,7 +223,7 @@ def chromium(session: nox.Session) -> str:
     Found here, with the real HOME (Playwright's own browsers live under it), and handed
     to pytest, whose HOME is a folder of its own.
     """
-    found = session.run("python", "-m", "tests.harness.browser", silent=True)
+    found = session.run("python", "-m", "labdocs.browser", silent=True)
     return found.strip().splitlines()[-1]
 
 

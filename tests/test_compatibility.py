@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conf import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
-from tools import compatibility, compatibility_table, mlflow_envs
+from labdocs import compatibility_table
+from labdocs.lab import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
+from tools import compatibility, mlflow_envs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = json.loads(compatibility.OUT.read_text())

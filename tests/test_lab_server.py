@@ -1,7 +1,7 @@
 """examples/lab_server.sh and examples/basic_auth.ini: that the authenticated server the
 tests start is the admin page's command, and that it refuses what the pages say it refuses.
 
-The pages run their own examples against it (AUTH_PAGES in tests/harness/pages.py); these tests cover
+The pages run their own examples against it (AUTH_PAGES in labdocs/pages.py); these tests cover
 what a page cannot show in its flow: several users at once, a reader's credentials file,
 the server's own refusals, and that the server the tests start is the one the admin page
 shows.
@@ -24,8 +24,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
-from conf import LAB_HOST, LAB_TRACKING_URI
-from tests.harness.auth import (
+from labdocs.auth import (
     LAB_AUTH_CONFIG,
     LAB_SERVER_SCRIPT,
     AuthServer,
@@ -33,8 +32,9 @@ from tests.harness.auth import (
     new_password,
     signed_in,
 )
-from tests.harness.pages import DOCS, included_files
-from tests.harness.servers import ServerError, ThrowawayServer, find_mlflow, lab_server_script
+from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.pages import DOCS, included_files
+from labdocs.servers import ServerError, ThrowawayServer, find_mlflow, lab_server_script
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
 SIGNING_IN_PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"

@@ -1,4 +1,4 @@
-"""The lab server's MLflow version (conf.LAB_SERVER_MLFLOW_VERSION): the command that pages
+"""The lab server's MLflow version (labdocs.lab.LAB_SERVER_MLFLOW_VERSION): the command that pages
 show members and admins to check it works, and the tests' server runs that version."""
 
 import os
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conf import LAB_HOST, LAB_SERVER_MLFLOW_VERSION, LAB_TRACKING_URI
-from tests.harness.servers import find_mlflow, mlflow_version
+from labdocs.lab import LAB_HOST, LAB_SERVER_MLFLOW_VERSION, LAB_TRACKING_URI
+from labdocs.servers import find_mlflow, mlflow_version
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION_COMMAND = f"curl {LAB_TRACKING_URI}/version"

@@ -5,7 +5,7 @@ docs/guides/mlflow/mmpose.rst shows examples/mmpose_mlflow_config.py and says wh
 Here that very file is loaded with MMEngine's ``Config.fromfile``, as MMPose's
 ``tools/train.py`` loads a config, completed with a tiny model and data set, and trained
 by MMEngine's ``Runner`` on the CPU. Then the throwaway server (which the lab's URL
-reaches during the tests, see tests/harness/network.py) is asked what arrived.
+reaches during the tests, see labdocs/network.py) is asked what arrived.
 
 In the quick loop (``nox -s doctest``) mmpose is not installed: building its compiled
 ops takes about 20 minutes. ``PoseLocalVisualizer`` is a subclass of MMEngine's
@@ -27,8 +27,8 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from conf import LAB_TRACKING_URI
-from tests.harness.mmengine_stand_in import (
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.mmengine_stand_in import (
     EPOCHS,
     ITERATIONS_PER_EPOCH,
     RECIPE,

@@ -31,7 +31,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import RestException
 
-from conf import LAB_TRACKING_URI
+from labdocs.lab import LAB_TRACKING_URI
 
 REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
 

@@ -1,13 +1,13 @@
-"""The network guard and the lab's URL (tests/harness/network.py), and the run's environment."""
+"""The network guard and the lab's URL (labdocs/network.py), and the run's environment."""
 
 import socket
 
 import pytest
 
-from conf import LAB_TRACKING_URI
-from tests.harness import network
-from tests.harness.sandbox import TEST_ENVIRONMENT, clean_environment
-from tests.harness.servers import free_port
+from labdocs import network
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.sandbox import TEST_ENVIRONMENT, clean_environment
+from labdocs.servers import free_port
 
 
 def test_the_guard_refuses_non_loopback_connections_at_once():

@@ -1,4 +1,4 @@
-"""What the plugin and the parsers do with faulty pages (tests/harness/plugin.py,
+"""What the plugin and the parsers do with faulty pages (labdocs/plugin.py,
 parsers.py): each fault fails at once, naming its page and line, and nothing is left.
 
 Each test runs a pytest of its own, with the harness, on small pages written for it,
@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from conf import LAB_TRACKING_URI
-from tests.harness.pages import ROOT
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.pages import ROOT
 
 CONFTEST = """
 from sybil import Sybil
 from sybil.sybil import SybilCollection
-from tests.harness.pages import parsers
+from labdocs.pages import parsers
 
-pytest_plugins = ["tests.harness.plugin"]
+pytest_plugins = ["labdocs.plugin"]
 fixtures = ["mlflow_server", "page_sandbox"]
 pytest_collect_file = SybilCollection([
     Sybil(parsers("rest"), patterns=["*.rst"], fixtures=fixtures, name="rest"),

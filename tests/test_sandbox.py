@@ -1,4 +1,4 @@
-"""The run's folder and each page's sandbox (tests/harness/sandbox.py)."""
+"""The run's folder and each page's sandbox (labdocs/sandbox.py)."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.harness.sandbox import RUN_FOLDER_PREFIX, LeftOpenRun, remove_leftovers, sandboxed
+from labdocs.sandbox import RUN_FOLDER_PREFIX, LeftOpenRun, remove_leftovers, sandboxed
 
 
 def dead_pid() -> int:
@@ -54,7 +54,7 @@ def test_the_sandbox_restores_the_environment_and_folder(tmp_path):
 
 
 def test_left_open_error_names_the_runs():
-    from tests.harness.sandbox import left_open_error
+    from labdocs.sandbox import left_open_error
 
     error = left_open_error("this page", ["a", "b"])
     assert isinstance(error, LeftOpenRun)

@@ -1,4 +1,4 @@
-"""The throwaway servers (tests/harness/servers.py, watchdog.py) fail fast and clearly,
+"""The throwaway servers (labdocs/servers.py, watchdog.py) fail fast and clearly,
 and leave nothing behind."""
 
 import signal
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conf import LAB_TRACKING_URI
-from tests.harness import servers
-from tests.harness.servers import (
+from labdocs import servers
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.servers import (
     ENV_SERVER_MLFLOW,
     LAB_HOST_PROBE,
     ServerError,
@@ -130,7 +130,7 @@ def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_
 OWNER = """
 import time
 from pathlib import Path
-from tests.harness.servers import ThrowawayServer, plain_server
+from labdocs.servers import ThrowawayServer, plain_server
 server = ThrowawayServer.start(plain_server({mlflow!r}))
 time.sleep(0.3)
 Path({out!r}).write_text(f"{{server.process.pid}} {{server.folder}}")

@@ -9,8 +9,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from conf import LAB_TRACKING_URI, MLFLOW_VERSION
-from tests.harness.pages import DOCS, EXAMPLES, ROOT, included_files, pages
+from labdocs.lab import LAB_TRACKING_URI, MLFLOW_VERSION
+from labdocs.pages import DOCS, EXAMPLES, ROOT, included_files, pages
 
 PAGES = pages()
 SHOWN = {page: included_files(page) for page in PAGES}
@@ -23,7 +23,7 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
     reason="drift run: testing another MLflow than the pinned one on purpose",
 )
 def test_the_site_states_the_mlflow_version_it_is_tested_with():
-    """conf.py reads the pin; the tests must be running that very version."""
+    """labdocs/lab.py reads the pin; the tests must be running that very version."""
     assert mlflow.__version__ == MLFLOW_VERSION
 
 
@@ -43,7 +43,7 @@ WRONG_PORT = LAB_TRACKING_URI.replace(":8001", ":8002")
 
 @pytest.mark.parametrize("path", PAGES + EXAMPLE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_lab_url_is_spelled_one_way(path):
-    """Tests redirect exactly conf.LAB_TRACKING_URI; any other spelling would escape them."""
+    """Tests redirect exactly labdocs.lab.LAB_TRACKING_URI; any other spelling would escape them."""
     for number, line in enumerate(path.read_text().splitlines(), 1):
         for url in LAB_URLS.findall(line):
             assert url.startswith((LAB_TRACKING_URI, WRONG_PORT)), f"{path}:{number}: {url}"

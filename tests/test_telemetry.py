@@ -1,6 +1,6 @@
 """No server of the tests looks up MLflow's telemetry host (or any host beyond loopback).
 
-The network guard (tests/harness/network.py) sees only the pytest process. The servers are
+The network guard (labdocs/network.py) sees only the pytest process. The servers are
 other processes: here each runs with a ``sitecustomize`` that records every name lookup
 and every connection of every Python process of the server (the ``mlflow`` command, its
 uvicorn) and answers none beyond loopback, so nothing leaves the machine even when the
@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.harness.servers import ThrowawayServer, find_mlflow, plain_server
+from labdocs.servers import ThrowawayServer, find_mlflow, plain_server
 
 RECORDER = """
 import ipaddress, os, socket

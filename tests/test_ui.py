@@ -1,4 +1,4 @@
-"""The UI checks themselves (tests/harness/ui.py, browser.py): what they read on a page, what
+"""The UI checks themselves (labdocs/ui.py, browser.py): what they read on a page, what
 they refuse, and how they fail. The pages' own UI walks are in the pages."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sybil import Document
 
-from conf import LAB_TRACKING_URI
-from tests.harness import ui as ui_module
-from tests.harness.browser import ENV_CHROMIUM, NoBrowser, find_chromium
-from tests.harness.ui import UI, FigureParser, GuiLabelParser, UIError
+from labdocs import ui as ui_module
+from labdocs.browser import ENV_CHROMIUM, NoBrowser, find_chromium
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.ui import UI, FigureParser, GuiLabelParser, UIError
 
 REST_PAGE = """\
 Title

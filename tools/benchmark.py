@@ -24,10 +24,10 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conf import LAB_TRACKING_URI
-from tests.harness import pages
-from tests.harness.sandbox import clean_environment
-from tests.harness.servers import ThrowawayServer, plain_server
+from labdocs import pages
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.sandbox import clean_environment
+from labdocs.servers import ThrowawayServer, plain_server
 
 ROOT = pages.ROOT
 NOX = [sys.executable, "-m", "nox"]
@@ -66,7 +66,7 @@ PLAIN_SCRIPT = """
 import os, tempfile
 from unittest import SkipTest
 from pathlib import Path
-from tests.harness import network, pages
+from labdocs import network, pages
 network.install_guard()
 network.allow_port({port})
 network.redirect({lab!r}, {url!r})

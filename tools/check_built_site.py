@@ -14,7 +14,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-from conf import MLFLOW_VERSION
+from labdocs.lab import MLFLOW_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,12 +74,12 @@ def check_reader_pass(site: Path, environ=None) -> list[str]:
     """What issue 15 promises of every built page.
 
     - "Edit this page" and "Report a problem" link to the repository when the build knows
-      it (GitHub Actions' variables, read by conf.published_from) and are absent otherwise:
+      it (GitHub Actions' variables, read by labdocs.published) and are absent otherwise:
       absent, not broken, in a local build.
     - No empty general index page, and no link to it.
     - Every page loads the stylesheet that wraps long messages (docs/_static).
     """
-    from conf import published_from
+    from labdocs.published import published_from
 
     published = published_from(os.environ if environ is None else environ)
     problems = []

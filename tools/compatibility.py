@@ -1,11 +1,11 @@
 """Which MLflow clients work with which MLflow servers: run the guide's pages for each pair
 and write the results to docs/_data/compatibility.json, which the site renders as a table
-(tools/compatibility_table.py).
+(labdocs/compatibility_table.py).
 
   python -m tools.compatibility [--clients 3.1.4,pinned,newest] [--servers lab,2.22.5,newest]
                                 [--jobs 2] [--out docs/_data/compatibility.json]
 
-Versions: a version number, ``pinned`` (requirements/doctest.txt), ``lab`` (conf.py's
+Versions: a version number, ``pinned`` (requirements/doctest.txt), ``lab`` (labdocs/lab.py's
 LAB_SERVER_MLFLOW_VERSION) or ``newest`` (the newest that installs, as pip resolves it).
 Each version's environment is built once and reused (tools/mlflow_envs.py). The examples
 run in the client's environment (pytest, the test harness), against a throwaway server
@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conf import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
+from labdocs.lab import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
 from tools import mlflow_envs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ ALIASES = {
 }
 EXAMPLE_TIMEOUT = 300  # seconds, for one example (pyproject.toml's 45 s is for one run alone)
 PAIR_TIMEOUT = 1800  # seconds: a pair's pages take about a minute; a hang is a result too
-# How tests/harness/plugin.py reports MLflow log records of level WARNING.
+# How labdocs/plugin.py reports MLflow log records of level WARNING.
 MLFLOW_WARNED = "MLflow logged warnings while this example ran:"
 SECTION_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+])\1{2,}\s*$")
 
@@ -175,7 +175,7 @@ def exception_line(text: str) -> str:
 
 
 def warnings_in(text: str) -> str:
-    """The warnings that tests/harness/plugin.py lists after ``MLFLOW_WARNED``, joined."""
+    """The warnings that labdocs/plugin.py lists after ``MLFLOW_WARNED``, joined."""
     after = text.split(MLFLOW_WARNED, 1)[1].splitlines()
     listed = []
     for line in after:

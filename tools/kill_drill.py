@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.sandbox import RUN_FOLDER_PREFIX  # standard library only, as this script
+from labdocs.sandbox import RUN_FOLDER_PREFIX  # standard library only, as this script
 
 ROOT = Path(__file__).resolve().parents[1]
 

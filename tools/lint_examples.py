@@ -17,7 +17,7 @@ import subprocess
 import sys
 from unittest import SkipTest
 
-from tests.harness import pages
+from labdocs import pages
 
 PAGE_CONTEXT_RULES = "F821,F401,F811,E402,B018"  # undefined/unused across blocks; bare expressions
 LINTED = {"code blocks", "hidden checks"}

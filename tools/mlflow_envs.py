@@ -9,7 +9,7 @@ while its requirements stay the same (a stamp, as noxfile.install() does).
   python -m tools.mlflow_envs client 3.1.4    prints the path of that client's ``python``
   python -m tools.mlflow_envs newest          prints the newest MLflow that installs
 
-A version is a number, or ``lab`` (conf.LAB_SERVER_MLFLOW_VERSION), ``pinned`` (the pin in
+A version is a number, or ``lab`` (labdocs.lab.LAB_SERVER_MLFLOW_VERSION), ``pinned`` (the pin in
 requirements/doctest.txt) or ``newest``. A server gets ``requirements/server-<version>.txt``
 if there is one (older servers need pins of their own), else ``mlflow[auth]==<version>``
 alone, from 3.10 on; a client gets ``requirements/doctest.txt`` with its MLflow instead of
@@ -49,9 +49,9 @@ def version_of(name: str) -> str:
     if name == "newest":
         return newest()
     if name in ("lab", "pinned"):
-        import conf  # run from the repository's root, as tools are
+        from labdocs import lab
 
-        return conf.LAB_SERVER_MLFLOW_VERSION if name == "lab" else conf.MLFLOW_VERSION
+        return lab.LAB_SERVER_MLFLOW_VERSION if name == "lab" else lab.MLFLOW_VERSION
     if not VERSION.match(name):
         raise EnvError(f"{name!r} is no MLflow version (x.y.z, lab, pinned or newest)")
     return name

@@ -156,7 +156,7 @@ class Browser:
 if __name__ == "__main__":
     import sys
 
-    # `python -m tests.harness.browser` (nox): the browser's path, or how to get one.
+    # `python -m labdocs.browser` (nox): the browser's path, or how to get one.
     try:
         print(find_chromium())
     except NoBrowser as error:

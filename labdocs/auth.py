@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness.servers import ThrowawayServer, find_mlflow, lab_server_script
+from labdocs.servers import ThrowawayServer, find_mlflow, lab_server_script
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_SERVER_SCRIPT = ROOT / "examples" / "lab_server.sh"

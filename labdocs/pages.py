@@ -10,7 +10,7 @@ from pathlib import Path
 from sybil import Document
 from sybil.parsers import myst, rest
 
-from tests.harness.parsers import (
+from labdocs.parsers import (
     Labelled,
     LiteralIncludeParser,
     ReasonedSkipParser,
@@ -18,7 +18,7 @@ from tests.harness.parsers import (
     SilentSkipParser,
     python_block_label,
 )
-from tests.harness.ui import FigureParser, GuiLabelParser  # issue 13: the UI, in a browser
+from labdocs.ui import FigureParser, GuiLabelParser  # issue 13: the UI, in a browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -27,8 +27,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from conf import LAB_HOST, LAB_TRACKING_URI
-from tests.harness import network
+from labdocs import network
+from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
 
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
 LOG_TAIL_LINES = 40
@@ -171,7 +171,7 @@ def lab_server_script(script: Path, mlflow: str) -> Command:
         raise ServerError(
             f"{script.name} passes --allowed-hosts, which MLflow servers before 3.5.0 lack; "
             f"this one ({mlflow}) is MLflow {found}. The admin page installs the lab's version "
-            "(conf.LAB_SERVER_MLFLOW_VERSION): run the sign-in pages against that server, "
+            "(labdocs.lab.LAB_SERVER_MLFLOW_VERSION): run the sign-in pages against that server, "
             "and the plain pages alone against this one"
         )
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from sybil import Document, Example, Region
 
-from conf import LAB_TRACKING_URI
-from tests.harness.browser import Browser
+from labdocs.browser import Browser
+from labdocs.lab import LAB_TRACKING_URI
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,11 +31,11 @@ import pytest
 from sybil.example import SybilFailure
 from sybil.integration.pytest import SybilItem
 
-from conf import LAB_TRACKING_URI
-from tests.harness import network, summary
-from tests.harness.auth import AuthServer
-from tests.harness.sandbox import RunFolder, clean_environment, left_open_error, sandboxed
-from tests.harness.servers import ServerError, ThrowawayServer, find_mlflow, plain_server
+from labdocs import network, summary
+from labdocs.auth import AuthServer
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.sandbox import RunFolder, clean_environment, left_open_error, sandboxed
+from labdocs.servers import ServerError, ThrowawayServer, find_mlflow, plain_server
 
 # MLflow log records that are not about the example, each with its reason.
 IGNORED_MLFLOW_WARNINGS = [

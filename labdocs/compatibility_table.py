@@ -2,7 +2,7 @@
 servers, rendered from docs/_data/compatibility.json (written by ``nox -s compatibility``,
 tools/compatibility.py). The docs build only reads the file: it runs nothing, needs no MLflow.
 
-conf.py loads this file by path and registers the directive.
+A Sphinx extension: ``conf.py`` lists it in ``extensions``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
+from labdocs.lab import ROOT
+
+DATA = ROOT / "docs" / "_data" / "compatibility.json"
 
 # A server's 404 page, quoted whole in MLflow's error: the table says what it is instead.
 HTML_BODY = re.compile(r"Response body: '<!doctype html>.*", re.IGNORECASE)
@@ -102,3 +106,8 @@ def table_directive(path: Path) -> type:
             return container.children
 
     return CompatibilityTable
+
+
+def setup(app) -> dict:
+    app.add_directive("compatibility-table", table_directive(DATA))
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

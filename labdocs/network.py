@@ -49,7 +49,7 @@ def _refuse(what: str) -> NetworkGuardError:
     return NetworkGuardError(
         f"tests may only talk to their own servers; refused: {what}. Is a page using a URL "
         "other than the lab's tracking URI? (A test that means to reach another loopback "
-        "port opens it with tests.harness.network.allowed_port(port).)"
+        "port opens it with labdocs.network.allowed_port(port).)"
     )
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conf import LAB_HOST
-from tests.harness.browser import Browser
-from tests.harness.ui import UI, UIError
+from labdocs.browser import Browser
+from labdocs.lab import LAB_HOST
+from labdocs.ui import UI, UIError
 
 
 @pytest.fixture(scope="session")

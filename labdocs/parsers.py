@@ -133,7 +133,7 @@ def _placeholder_value(example: Example, name: str, placeholder: str) -> str:
     if auth_server is None:
         raise AssertionError(
             f"{example.path}:{example.line}: exports {name}={placeholder}, but the page does "
-            "not run against the authenticated server (AUTH_PAGES in tests/harness/pages.py)"
+            "not run against the authenticated server (AUTH_PAGES in labdocs/pages.py)"
         )
     values = auth_server.placeholders
     if placeholder not in values:
