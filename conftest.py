@@ -1,21 +1,22 @@
 """Every Python example on the site runs under pytest, through Sybil.
 
 Pages (.rst and .md in docs/) run top to bottom, one namespace per page, against the
-throwaway MLflow server of labdocs/. See docs/contributing.md.
+throwaway MLflow server that labdocs/plugin.py starts. See docs/contributing.md.
 """
 
 from sybil import Sybil
 from sybil.sybil import SybilCollection
 
-from labdocs.pages import AUTH_PAGES, NOT_PAGES, parsers
+from labdocs.pages import AUTH_PAGES, NOT_PAGES
+from labdocs.parsers import parsers
 
-pytest_plugins = ["labdocs.plugin", "labdocs.ui_plugin"]  # ui_plugin: issue 13
+pytest_plugins = ["labdocs.plugin"]
 
-# Each page gets the throwaway server (checks ask it what the page did) and a sandbox:
-# its own temporary folder, environment and MLflow state.
-PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui"]  # ui: the page's browser tab (issue 13)
+# Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
+# own temporary folder, environment and MLflow state) and a browser tab on the MLflow UI.
+PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui"]
 # Pages about signing in run against the authenticated server instead; the placeholders
-# they export ('<your password>') become the credentials it made for this run.
+# they export ('<your password>') become the credentials it made for this session.
 AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox"]
 
 rest_auth = [page + ".rst" for page in AUTH_PAGES]

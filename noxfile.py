@@ -1,10 +1,19 @@
 """Sessions of the MindGarage lab guides.
 
-nox -s docs        build the site into build/html (strict: a warning is an error)
-nox -s doctest     run every example on the site against a throwaway MLflow server
-nox -s docs-live   preview the site, rebuilt on every save
-nox -s linkcheck   check the external links
-nox -s lint        ruff and sphinx-lint
+nox -s docs              build the site into build/html (strict: a warning is an error)
+nox -s doctest           run every example on the site against a throwaway MLflow server
+nox -s lint              ruff, the pages' static checks (no server), sphinx-lint
+nox -s docs-live         preview the site, rebuilt on every save
+nox -s docs-published    the site as GitHub Actions publishes it, with its edit links
+nox -s linkcheck         check the external links
+nox -s mmpose            the MMPose page's tests with the real MMPose
+nox -s screenshots       retake the pictures of the MLflow UI that the pages show
+nox -s kill-drill        kill doctest sessions as people and CI do; print what was left
+nox -s compatibility     the pages for other MLflow clients and servers; the site's table
+nox -s bench             the speed and memory figures of the README
+nox -s mlflow-inventory  remake the offline MLflow API inventory after changing the pin
+
+The DOCS_* variables that change what they do are listed on docs/contributing.md.
 """
 
 from __future__ import annotations
@@ -48,24 +57,24 @@ def install(session: nox.Session, requirements: str, *upgrades: str) -> None:
 
 
 def mlflow_under_test() -> tuple[str, ...]:
-    """The MLflow client to test the examples with: the pin, unless DOCS_MLFLOW_CLIENT (or
-    its old name DOCS_MLFLOW) says otherwise.
+    """The MLflow client to test the examples with: the pin, unless DOCS_MLFLOW_CLIENT says
+    otherwise.
 
     ``DOCS_MLFLOW_CLIENT=latest nox -s doctest`` tests the newest release (the weekly drift
     run); ``DOCS_MLFLOW_CLIENT=3.18.0`` a given one. The server is DOCS_MLFLOW_SERVER's.
     """
-    wanted = os.environ.get("DOCS_MLFLOW_CLIENT") or os.environ.get("DOCS_MLFLOW", "pinned")
+    wanted = os.environ.get("DOCS_MLFLOW_CLIENT", "pinned")
     if wanted == "pinned":
         return ()
     return ("mlflow[auth]" if wanted == "latest" else f"mlflow[auth]=={wanted}",)
 
 
 def server_under_test(session: nox.Session) -> dict[str, str]:
-    """Issue 12: the throwaway server's ``mlflow``, from an environment of its own version.
+    """The throwaway server's ``mlflow``, from an environment of its own version.
 
     DOCS_MLFLOW_SERVER: a version, ``lab`` (the default: labdocs.lab.LAB_SERVER_MLFLOW_VERSION) or
     ``newest``. Built once under .nox/ and reused (tools/mlflow_envs.py); the plugin
-    (labdocs/servers.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
+    (labdocs/server_versions.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
     """
     wanted = os.environ.get("DOCS_MLFLOW_SERVER", "lab")
     found = session.run("python", "-m", "tools.mlflow_envs", "server", wanted, silent=True)
@@ -111,10 +120,11 @@ def linkcheck(session: nox.Session) -> None:
 def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server (labdocs/)."""
     install(session, "doctest.txt", *mlflow_under_test())
+    # No browser for the UI checks: fail now, saying how to get one, not minutes in.
+    session.run("python", "-m", "labdocs.browser", silent=True)
+    env = server_under_test(session)
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
-    env = {ENV_CHROMIUM: chromium(session)}  # issue 13: fail now if there is no browser
-    env |= server_under_test(session)  # issue 12
     session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
 
 
@@ -145,11 +155,11 @@ def lint(session: nox.Session) -> None:
     install(session, "lint.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("python", "-m", "tools.lint_examples")  # the Python blocks inside the pages
+    session.run("python", "-m", "tools.lint_pages")  # the pages, as the doctests read them
     session.run("sphinx-lint", "docs")
 
 
-# -- Issue 15: the site as GitHub Actions builds it (added by the reader's-pass worker) --------
+# -- the site as GitHub Actions publishes it ----------------------------------------------
 
 
 @nox.session(name="docs-published", python=PYTHON)
@@ -171,7 +181,7 @@ def docs_published(session: nox.Session) -> None:
     session.run("python", "-m", "tools.check_built_site", out, env=github)
 
 
-# -- Issue 14: the MMPose page with the real MMPose (added by the MMPose worker) -----------
+# -- the MMPose page with the real MMPose ------------------------------------------------
 
 MMPOSE_TESTS = [
     "docs/guides/mlflow/mmpose.rst",
@@ -212,19 +222,7 @@ def install_without_dependencies(session: nox.Session, requirements: str, *wheel
     stamp.write_text(digest)
 
 
-# -- Issue 13: the MLflow UI in a browser (added by the UI worker) ---------------------------
-
-ENV_CHROMIUM = "DOCS_CHROMIUM"  # labdocs/browser.py: the browser the UI checks drive
-
-
-def chromium(session: nox.Session) -> str:
-    """The Chromium to use; fails the session at once, saying how to get one, if none.
-
-    Found here, with the real HOME (Playwright's own browsers live under it), and handed
-    to pytest, whose HOME is a folder of its own.
-    """
-    found = session.run("python", "-m", "labdocs.browser", silent=True)
-    return found.strip().splitlines()[-1]
+# -- the MLflow UI's pictures -------------------------------------------------------------
 
 
 @nox.session(python=False)
@@ -239,7 +237,7 @@ def screenshots(session: nox.Session) -> None:
     session.run(*doctest, env={"DOCS_SCREENSHOTS": "write"})
 
 
-# -- Issue 12: MLflow clients against MLflow servers of other versions (versions worker) -----
+# -- MLflow clients against MLflow servers of other versions ------------------------------
 
 
 @nox.session(python=PYTHON)

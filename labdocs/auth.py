@@ -1,7 +1,7 @@
 """The authenticated throwaway server: the lab's own start script, on loopback.
 
 docs/admin/tracking-server.md shows ``examples/lab_server.sh`` and
-``examples/basic_auth.ini``; this module runs exactly those (``servers.lab_server_script``
+``examples/basic_auth.ini``; this module runs exactly those (``servers.lab_script_command``
 substitutes only the data folder, host, port and allowed hosts), so the command the page
 shows is the command the tests start.
 
@@ -19,14 +19,16 @@ export block and its examples run with no credentials, as a reader's would.
 from __future__ import annotations
 
 import configparser
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pytest
+
 from labdocs import lab
-from labdocs.servers import ThrowawayServer, find_mlflow, lab_server_script
+from labdocs.server_versions import find_mlflow
+from labdocs.servers import ThrowawayServer, lab_script_command
 
 ROOT = lab.ROOT
 LAB_SERVER_SCRIPT = ROOT / "examples" / "lab_server.sh"
@@ -63,7 +65,7 @@ class AuthServer:
         config.read(LAB_AUTH_CONFIG)
         admin = Credentials(config["mlflow"]["admin_username"], new_password())
         server = ThrowawayServer.start(
-            lab_server_script(LAB_SERVER_SCRIPT, mlflow or find_mlflow()),
+            lab_script_command(LAB_SERVER_SCRIPT, mlflow or find_mlflow()),
             name="authenticated MLflow server (examples/lab_server.sh)",
             copy_in=(LAB_AUTH_CONFIG,),
             env={
@@ -115,17 +117,10 @@ class AuthServer:
 @contextmanager
 def signed_in(who: Credentials | None) -> Iterator[None]:
     """MLflow's client signs in as ``who`` (or sends no credentials) inside the block."""
-    saved = {name: os.environ.get(name) for name in CREDENTIAL_VARIABLES}
-    for name in CREDENTIAL_VARIABLES:
-        os.environ.pop(name, None)
-    if who is not None:
-        os.environ["MLFLOW_TRACKING_USERNAME"] = who.username
-        os.environ["MLFLOW_TRACKING_PASSWORD"] = who.password
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in CREDENTIAL_VARIABLES:
+            patch.delenv(name, raising=False)
+        if who is not None:
+            patch.setenv("MLFLOW_TRACKING_USERNAME", who.username)
+            patch.setenv("MLFLOW_TRACKING_PASSWORD", who.password)
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -1,8 +1,9 @@
 """Chromium for the UI checks: where it is, and how it starts so that it stays on this machine.
 
 Standard library only at import: the noxfile asks ``find_chromium`` before pytest starts,
-so that a missing browser fails the run at once. Playwright is imported when a page first
-needs the browser (``launch``).
+so that a missing browser fails the session at once, and the plugin asks it before HOME
+moves into the session's folder. Playwright is imported when a page first needs the
+browser (``launch``).
 
 The browser opens the lab's URLs literally. Chromium's own resolver maps the lab's
 host:port to the throwaway server and every other name to "not found"; a dead proxy on
@@ -114,6 +115,7 @@ class Browser:
 
     lab_host: str
     server_url: str
+    chromium: str  # find_chromium()'s answer
     guard: Guard = field(init=False)
     _playwright: object = None
     _browser: object = None
@@ -140,7 +142,7 @@ class Browser:
 
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
-            executable_path=find_chromium(),
+            executable_path=self.chromium,
             args=chromium_args(self.lab_host, self.server_url),
             headless=True,
         )

@@ -1,5 +1,5 @@
-"""The site's pages, and the parsers that find their examples: written once, for the tests
-(conftest.py), the example lint (tools/lint_examples.py) and the benchmark.
+"""The site's pages: which there are, which sign in, what each includes. Written once, for
+the tests (conftest.py), the lint of pages (tools/lint_pages.py) and the benchmark.
 """
 
 from __future__ import annotations
@@ -8,18 +8,9 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from sybil import Document
-from sybil.parsers import myst, rest
 
 from labdocs import lab
-from labdocs.parsers import (
-    Labelled,
-    LiteralIncludeParser,
-    ReasonedSkipParser,
-    ShellExportParser,
-    SilentSkipParser,
-    python_block_label,
-)
-from labdocs.ui import FigureParser, GuiLabelParser  # issue 13: the UI, in a browser
+from labdocs.parsers import LiteralIncludeParser, parsers
 
 ROOT = lab.ROOT
 DOCS = ROOT / "docs"
@@ -43,23 +34,6 @@ def pages() -> list[Path]:
 def is_auth_page(page: Path) -> bool:
     name = str(page.relative_to(ROOT).with_suffix(""))
     return any(fnmatch(name, pattern) for pattern in AUTH_PAGES)
-
-
-def parsers(syntax: str) -> list:
-    """The parsers of a page in ``syntax`` ("rest" or "myst"), each labelled for the summary."""
-    module = rest if syntax == "rest" else myst
-    line_up = [
-        Labelled(module.PythonCodeBlockParser(), python_block_label),
-        Labelled(LiteralIncludeParser(syntax), "example files"),
-        Labelled(ShellExportParser(syntax), "shell exports"),
-        Labelled(ReasonedSkipParser(syntax), "skip markers"),
-        Labelled(SilentSkipParser(syntax), "unrunnable blocks"),
-        Labelled(GuiLabelParser(syntax), "UI instructions"),  # issue 13: clicked in Chromium
-        Labelled(FigureParser(syntax), "UI pictures"),  # issue 13: present, and reached
-    ]
-    if syntax == "rest":  # a reST paragraph of ">>>" lines is a doctest block
-        line_up.append(Labelled(rest.DocTestParser(), "doctests"))
-    return line_up
 
 
 def parse(page: Path) -> Document:

@@ -14,6 +14,10 @@ counts it as (``Labelled`` adds it to the regions of Sybil's own parsers).
   would skip (any spelling of Python but exactly ``python``: ``Python``, ``py3``,
   ``pycon``, ``ipython``...; or no language and valid Python) fails, naming its page and
   line.
+- ``GuiLabelParser`` and ``FigureParser``: what a page says of the MLflow UI, clicked and
+  looked at in the page's browser tab (ui.py).
+
+``parsers(syntax)`` lines them up, with Sybil's own, for a page of either syntax.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
 from sybil.parsers.myst.lexers import DirectiveLexer as MystDirectiveLexer
 from sybil.parsers.rest.lexers import DirectiveLexer as RestDirectiveLexer
 
+from labdocs.lab import ROOT
+from labdocs.ui import UIError
+
 # Pygments' Python lexers: what Sphinx highlights as Python. IPython's own lexers come
 # with IPython, which the docs build lacks; its names are listed as well.
 PYTHON_LEXERS = {"Python", "Python 2.x", "Python console session"}
@@ -41,7 +48,13 @@ IPYTHON_LANGUAGES = {"ipython", "ipython3", "ipython2", "ipythonconsole"}
 SHELL_LANGUAGES = {"bash", "shell", "sh", "console", "shell-session"}
 
 
-def _line_of(document: Document, position: int) -> int:
+def page_name(path: str | Path) -> str:
+    """A page's path as messages name it: from the repository's root, when it is inside."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def line_of(document: Document, position: int) -> int:
     return document.text.count("\n", 0, position) + 1
 
 
@@ -88,7 +101,7 @@ class LiteralIncludeParser:
             path = (Path(document.path).parent / target).resolve()
             if not path.is_file():
                 raise ValueError(
-                    f"{document.path}:{_line_of(document, region.start)}: "
+                    f"{document.path}:{line_of(document, region.start)}: "
                     f"literalinclude of a missing file: {target}"
                 )
             yield region, path, region.lexemes.get("options") or {}
@@ -172,7 +185,7 @@ def _checked_skip_regions(parser, document: Document):
         action, reason = region.parsed
         if action in ("start", "next") and not (reason or "").strip():
             raise ValueError(
-                f"{document.path}:{_line_of(document, region.start)}: "
+                f"{document.path}:{line_of(document, region.start)}: "
                 f'`skip: {action}` needs a reason, e.g. skip: {action} "why it cannot run"'
             )
         yield region
@@ -254,3 +267,100 @@ class SilentSkipParser:
                 if _looks_like_python("\n".join(line[indent:] for line in lines)):
                     why = "a `::` literal block that is valid Python is silently skipped"
                     yield Region(match.start("body"), match.end(), why, _fail_silent_skip)
+
+
+# -- the MLflow UI, in a browser -------------------------------------------------------------------------------
+
+GUILABEL = {
+    "rest": re.compile(r":guilabel:`(?P<name>[^`]+)`"),
+    "myst": re.compile(r"\{guilabel\}`(?P<name>[^`]+)`"),
+}
+PARAGRAPH = re.compile(r"(?:^[ \t]*\S.*(?:\n|$))+", re.MULTILINE)
+
+
+def _label_text(raw: str) -> str:
+    """What Sphinx shows for a guilabel: ``&`` marks an accelerator, ``&&`` is an ampersand."""
+    return raw.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def _follow_labels(example: Example) -> None:
+    ui = example.namespace["ui"]
+    ui.follow(example.parsed, where=f"{page_name(example.path)}:{example.line}: ")
+
+
+class GuiLabelParser:
+    """Each paragraph or list item naming UI elements: click them, in order, in the browser."""
+
+    def __init__(self, syntax: str) -> None:
+        self.pattern = GUILABEL[syntax]
+
+    def __call__(self, document: Document):
+        for block in PARAGRAPH.finditer(document.text):
+            if block.group().lstrip().startswith((".. ", "```", ":::")):
+                continue  # a directive or comment, not prose
+            names = [_label_text(m["name"]) for m in self.pattern.finditer(block.group())]
+            if names:
+                yield Region(block.start(), block.end(), names, _follow_labels)
+
+
+FIGURE = {
+    "rest": re.compile(
+        r"^(?P<indent>[ \t]*)\.\. (?:figure|image):: (?P<file>ui/\S+\.png)[ \t]*\n"
+        r"(?P<options>(?:(?P=indent)[ \t]+:.*\n)*)",
+        re.MULTILINE,
+    ),
+    "myst": re.compile(
+        r"^(?P<indent>[ \t]*)(?:```|:::)\{(?:figure|image)\} (?P<file>ui/\S+\.png)[ \t]*\n"
+        r"(?P<options>(?:[ \t]*:.*\n)*)",
+        re.MULTILINE,
+    ),
+}
+ALT = re.compile(r"^[ \t]*:alt:[ \t]*(?P<alt>\S.*)$", re.MULTILINE)
+
+
+def _check_figure(example: Example) -> None:
+    path, has_alt = example.parsed
+    where = f"{page_name(example.path)}:{example.line}"
+    if not has_alt:
+        raise UIError(f"{where}: the picture {path.name} has no :alt: text")
+    if not path.is_file():
+        raise UIError(f"{where}: the picture {path} is missing: run `nox -s screenshots`")
+    ui = example.namespace["ui"]
+    if path not in ui.pictured:
+        raise UIError(
+            f"{where}: nothing framed {path.name} before it on this page: a hidden "
+            f'`ui.picture("ui/{path.name}", shows=[...])` must show the state it pictures'
+        )
+
+
+class FigureParser:
+    """Each picture of the UI (``ui/*.png``): present, with alt text, and framed on the way."""
+
+    def __init__(self, syntax: str) -> None:
+        self.pattern = FIGURE[syntax]
+
+    def __call__(self, document: Document):
+        for match in self.pattern.finditer(document.text):
+            path = (Path(document.path).parent / match["file"]).resolve()
+            has_alt = ALT.search(match["options"]) is not None
+            yield Region(match.start(), match.end(), (path, has_alt), _check_figure)
+
+
+# -- the line-up --------------------------------------------------------------------
+
+
+def parsers(syntax: str) -> list:
+    """The parsers of a page in ``syntax`` ("rest" or "myst"), each labelled for the summary."""
+    module = rest if syntax == "rest" else myst
+    line_up = [
+        Labelled(module.PythonCodeBlockParser(), python_block_label),
+        Labelled(LiteralIncludeParser(syntax), "example files"),
+        Labelled(ShellExportParser(syntax), "shell exports"),
+        Labelled(ReasonedSkipParser(syntax), "skip markers"),
+        Labelled(SilentSkipParser(syntax), "unrunnable blocks"),
+        Labelled(GuiLabelParser(syntax), "UI instructions"),  # clicked in Chromium
+        Labelled(FigureParser(syntax), "UI pictures"),  # present, and reached
+    ]
+    if syntax == "rest":  # a reST paragraph of ">>>" lines is a doctest block
+        line_up.append(Labelled(rest.DocTestParser(), "doctests"))
+    return line_up

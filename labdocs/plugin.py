@@ -1,31 +1,28 @@
 """The pytest plugin: the rules every test runs under, and the fixtures of its servers.
 
-Top to bottom, as a run meets them:
+Top to bottom, as a session meets them:
 
-- configure: the run's own folder and environment (sandbox.py), the network guard
-  (network.py), and the throwaway server (servers.py), started at once so that it boots
-  while pytest imports and collects;
-- the fixtures: ``mlflow_server`` and ``auth_server`` (ready), ``page_sandbox`` for a page
-  (module scope), ``auth_page_sandbox`` for a page about signing in, ``sandbox`` for a test;
+- configure: the session's own folder and environment (session.py), Ctrl-C and the
+  parent's death (interrupts.py), the network guard (network.py), and the throwaway server
+  (servers.py), started at once so that it boots while pytest imports and collects;
+- the fixtures: ``mlflow_server`` and ``auth_server`` (ready); ``page_sandbox`` for a page
+  (module scope), ``auth_page_sandbox`` for a page about signing in, ``sandbox`` for a
+  test (sandbox.py); ``ui`` for a page's browser tab (ui.py);
 - the rules: an MLflow WARNING fails the example that logged it; a server that dies stops
-  the run at once, saying so; a skipped example is reported at its page and line;
-- the end: the summary (summary.py), refusals of the guard fail the run, servers stop.
+  the session at once, saying so; a skipped example is reported at its page and line;
+- the end: the summary (summary.py), refusals of the guard fail the session, servers stop.
 
 State lives in ``config.stash``.
 """
 
 from __future__ import annotations
 
-import _thread
-import contextlib
-import ctypes
 import logging
 import os
 import re
-import signal
-import sys
-import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from sybil.example import SybilFailure
@@ -33,9 +30,14 @@ from sybil.integration.pytest import SybilItem
 
 from labdocs import network, summary
 from labdocs.auth import AuthServer
-from labdocs.lab import LAB_TRACKING_URI
-from labdocs.sandbox import RunFolder, clean_environment, left_open_error, sandboxed
-from labdocs.servers import ServerError, ThrowawayServer, find_mlflow, plain_server
+from labdocs.browser import Browser, NoBrowser, find_chromium
+from labdocs.interrupts import Interruptions
+from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.sandbox import left_open_error, within_sandbox
+from labdocs.server_versions import ServerError, find_mlflow
+from labdocs.servers import ThrowawayServer, plain_server_command
+from labdocs.session import SessionFolder, clean_environment
+from labdocs.ui import UI, UIError
 
 # MLflow log records that are not about the example, each with its reason.
 IGNORED_MLFLOW_WARNINGS = [
@@ -47,14 +49,15 @@ IGNORED_MLFLOW_WARNINGS = [
         "the logging page says so.",
     ),
 ]
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
-class Run:
-    """What this run started and keeps: its folder, its servers, its page examples."""
+class Started:
+    """What this session started and keeps: its folder, servers, browser, page examples."""
 
-    folder: RunFolder
+    folder: SessionFolder
+    interruptions: Interruptions
+    chromium: str | NoBrowser  # found before HOME moves (Playwright's browsers live under it)
     server: ThrowawayServer | None = None
     auth: AuthServer | None = None
     examples: list[pytest.Item] = field(default_factory=list)
@@ -68,7 +71,7 @@ class Run:
         return self.auth
 
 
-RUN = pytest.StashKey[Run]()
+STARTED = pytest.StashKey[Started]()
 
 
 # -- configure ----------------------------------------------------------------------
@@ -76,23 +79,31 @@ RUN = pytest.StashKey[Run]()
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path reads --basetemp
 def pytest_configure(config: pytest.Config) -> None:
-    end_with_parent()
+    interruptions = Interruptions()
+    interruptions.install()
+    try:
+        chromium: str | NoBrowser = find_chromium()
+    except NoBrowser as error:  # fails the pages that look at the UI, not the others
+        chromium = error
     clean_environment(os.environ)
-    run = Run(RunFolder())
-    run.folder.enter()
+    started = Started(SessionFolder(), interruptions, chromium)
+    started.folder.enter()
     if config.option.basetemp is None:
-        config.option.basetemp = str(run.folder.pytest)
-    config.stash[RUN] = run
+        config.option.basetemp = str(started.folder.pytest)
+    config.stash[STARTED] = started
     network.install_guard()
+    SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
     if not config.option.collectonly:
-        run.server = ThrowawayServer.start(plain_server(find_mlflow()))
-        network.redirect(LAB_TRACKING_URI, run.server.url)
+        started.server = ThrowawayServer.start(plain_server_command(find_mlflow()))
+        network.redirect(LAB_TRACKING_URI, started.server.url)
 
 
 def _sybil_traceback_filter(original):
     """Sybil 10.1 shortens tracebacks to the example's frames, assuming there are some: for
     an error raised outside the example (a fixture's, a chained one) it fails with
     IndexError, and pytest with an INTERNALERROR that hides the real error."""
+    if getattr(original, "keeps_whole_tracebacks", False):
+        return original
 
     def traceback_filter(self, excinfo):
         try:
@@ -100,65 +111,12 @@ def _sybil_traceback_filter(original):
         except IndexError:
             return excinfo.traceback
 
+    traceback_filter.keeps_whole_tracebacks = True
     return traceback_filter
 
 
-SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
-
-
-_interrupted: list[str] = []  # the signals that asked this run to stop
-_stopping = threading.Event()  # pytest has caught the interruption, or the session ended
-_in_example = threading.Event()  # the main thread runs a test's call
-
-
-def end_with_parent() -> None:
-    """On Ctrl-C, or when whoever started pytest dies (nox, killed), stop at once, cleanly.
-
-    Both become a KeyboardInterrupt, so that pytest stops as on Ctrl-C: summary, then
-    pytest_unconfigure stops the servers. The kernel sends the SIGTERM when the parent dies
-    (Linux' PR_SET_PDEATHSIG).
-
-    A KeyboardInterrupt can land where Python swallows it (a weakref callback of MLflow's
-    thread pools, say), and the example goes on. So, while that example runs, the
-    interruption is repeated every two seconds; and no next example starts.
-    """
-
-    def interrupt(signum, frame):
-        if not _interrupted:
-            sys.unraisablehook = _ignoring_interruptions(sys.unraisablehook)
-            threading.Thread(target=_insist, daemon=True).start()
-        _interrupted.append(signal.Signals(signum).name)
-        raise KeyboardInterrupt(f"pytest got {_interrupted[0]}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
-    # Not Linux: no prctl; the servers' watchdogs still end them with this process.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def _insist() -> None:
-    while not _stopping.wait(2.0):
-        if _in_example.is_set():
-            _thread.interrupt_main(signal.SIGINT)  # runs `interrupt` again, in the main thread
-
-
-def _ignoring_interruptions(hook):
-    """An interruption swallowed as "Exception ignored in ..." is ours, not an error."""
-
-    def unraisablehook(unraisable):
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            hook(unraisable)
-
-    return unraisablehook
-
-
-def pytest_keyboard_interrupt(excinfo) -> None:
-    _stopping.set()
-
-
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
-    config.stash[RUN].examples = [i for i in items if getattr(i, "example", None) is not None]
+    config.stash[STARTED].examples = [i for i in items if getattr(i, "example", None) is not None]
     # Tests of the authenticated server last (a stable sort: each page keeps its order), so
     # that server boots while the others run instead of being waited for first.
     items.sort(key=lambda item: "auth_server" in getattr(item, "fixturenames", ()))
@@ -170,7 +128,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         "auth_server" in getattr(item, "fixturenames", ()) for item in session.items
     ):
         try:
-            session.config.stash[RUN].start_auth_server()
+            session.config.stash[STARTED].start_auth_server()
         except ServerError as error:  # a server version the lab script cannot run, say
             pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
@@ -179,7 +137,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def _ready(server: ThrowawayServer | AuthServer) -> None:
-    """Wait for the server; if it cannot serve, stop the whole run with one message."""
+    """Wait for the server; if it cannot serve, stop the whole session with one message."""
     try:
         server.wait_ready()
     except ServerError as error:
@@ -189,7 +147,7 @@ def _ready(server: ThrowawayServer | AuthServer) -> None:
 @pytest.fixture(scope="session")
 def mlflow_server(pytestconfig: pytest.Config) -> ThrowawayServer:
     """The throwaway server, ready. Checks ask it what the examples did."""
-    server = pytestconfig.stash[RUN].server
+    server = pytestconfig.stash[STARTED].server
     if server is None:
         pytest.fail("no throwaway MLflow server was started (collect-only run?)")
     _ready(server)
@@ -199,7 +157,7 @@ def mlflow_server(pytestconfig: pytest.Config) -> ThrowawayServer:
 @pytest.fixture(scope="session")
 def auth_server(pytestconfig: pytest.Config) -> AuthServer:
     """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
-    auth = pytestconfig.stash[RUN].start_auth_server()
+    auth = pytestconfig.stash[STARTED].start_auth_server()
     _ready(auth)  # and, the first time, create the lab member
     return auth
 
@@ -229,7 +187,7 @@ def sandbox(request: pytest.FixtureRequest, tmp_path):
 def _sandbox(request: pytest.FixtureRequest, folder, where: str):
     failed_before = request.session.testsfailed
     left_open: list[str] = []
-    with sandboxed(folder, left_open):
+    with within_sandbox(folder, left_open):
         yield folder
     if left_open and request.session.testsfailed == failed_before:
         raise left_open_error(where, left_open)
@@ -242,6 +200,33 @@ def _send_lab_url_to(url: str) -> None:
     from mlflow.utils.request_utils import _cached_get_request_session
 
     _cached_get_request_session.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def ui_browser(pytestconfig: pytest.Config, mlflow_server) -> Iterator[Browser]:
+    """One Chromium for the session, started when a page first looks at the UI."""
+    chromium = pytestconfig.stash[STARTED].chromium
+    if isinstance(chromium, NoBrowser):
+        raise chromium
+    browser = Browser(LAB_HOST, mlflow_server.url, chromium)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def ui(request: pytest.FixtureRequest, ui_browser: Browser) -> Iterator[UI]:
+    """A page's browser tab. Any request of the browser beyond the lab's URL fails the page."""
+    refused_before = len(ui_browser.guard.refused)
+    page_ui = UI(ui_browser, Path(str(request.node.path)))
+    try:
+        yield page_ui
+    finally:
+        page_ui.close()
+    refused = ui_browser.guard.refused[refused_before:]
+    if refused:
+        raise UIError(f"the browser tried to leave this machine: {refused}")
 
 
 # -- rules ----------------------------------------------------------------------------
@@ -263,17 +248,16 @@ class _MlflowWarnings(logging.Handler):
 def pytest_runtest_call(item: pytest.Item):
     """Whatever talks to the tracking server fails if MLflow logs a WARNING meanwhile.
 
-    (And the interruption of a Ctrl-C is repeated while a test's call runs: see above.)
+    (And the interruption of a Ctrl-C is repeated while a test's call runs: interrupts.py.)
     """
     recorder = _MlflowWarnings()
     logger = logging.getLogger("mlflow")
     if "mlflow_server" in getattr(item, "fixturenames", ()):
         logger.addHandler(recorder)
-    _in_example.set()
     try:
-        result = yield
+        with item.config.stash[STARTED].interruptions.during_example():
+            result = yield
     finally:
-        _in_example.clear()
         logger.removeHandler(recorder)
     if recorder.records:
         lines = "\n".join(f"  {r.name}: {r.getMessage()}" for r in recorder.records)
@@ -286,8 +270,9 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if _interrupted:
-        pytest.exit(f"interrupted by {_interrupted[0]}", returncode=pytest.ExitCode.INTERRUPTED)
+    asked = item.config.stash[STARTED].interruptions.signals
+    if asked:
+        pytest.exit(f"interrupted by {asked[0]}", returncode=pytest.ExitCode.INTERRUPTED)
     _stop_if_a_server_died(item.config)
 
 
@@ -304,7 +289,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 
 
 def _stop_if_a_server_died(config: pytest.Config) -> None:
-    for server in config.stash[RUN].servers():
+    for server in config.stash[STARTED].servers():
         if server.exit_status() is not None:
             when = "died during the run" if server.ready else "exited before it was ready"
             pytest.exit(str(server.died(when)), returncode=pytest.ExitCode.INTERNAL_ERROR)
@@ -314,13 +299,13 @@ def _stop_if_a_server_died(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
-    _stopping.set()
+    session.config.stash[STARTED].interruptions.stop()
     if network.refused and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # listed in the terminal summary
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    summary.write(terminalreporter, config.stash[RUN].examples)
+    summary.write(terminalreporter, config.stash[STARTED].examples)
     if network.refused:
         terminalreporter.write_sep("!", "the network guard refused connections", red=True)
         for what in dict.fromkeys(network.refused):
@@ -333,12 +318,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 @pytest.hookimpl(tryfirst=True)  # the servers stop, whatever other plugins' ends raise
 def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(RUN, None)
-    if run is None:
+    started = config.stash.get(STARTED, None)
+    if started is None:
         return
-    servers = run.servers()
+    servers = started.servers()
     for server in servers:  # all at once: uvicorn waits for open connections before it ends
         server.ask_to_stop()
     for server in servers:
         server.stop(grace=3.0)  # throwaway: nothing to lose by a SIGKILL
-    run.folder.remove()
+    started.folder.remove()

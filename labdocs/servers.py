@@ -2,9 +2,9 @@
 
 The one place that starts servers, and that decides which ``Host`` headers they allow:
 their own loopback address and the lab's host:port, which the tests redirect to them
-(network.py). Standard library only.
+(network.py). Standard library only. Which ``mlflow`` and of which version: server_versions.py.
 
-Each server runs under a watchdog (watchdog.py) in a process group of its own: ``mlflow
+Each server runs under a watchdog (processes.py) in a process group of its own: ``mlflow
 server`` spawns uvicorn, which outlives a parent killed alone; the watchdog ends the whole
 group, and removes the server's folder, when its owner dies, however it dies (SIGKILL
 included). ``stop()`` ends it the ordinary way.
@@ -13,7 +13,6 @@ included). ``stop()`` ends it the ordinary way.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import signal
@@ -27,27 +26,26 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from labdocs import network
+from labdocs import network, processes
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.server_versions import ServerError, mlflow_version, supports
+from labdocs.session import NO_TELEMETRY
 
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
 LOG_TAIL_LINES = 40
-WATCHDOG = Path(__file__).with_name("watchdog.py")
+WATCHDOG = Path(processes.__file__)
 
 # What every server we start runs with: no background job runner and its huey consumers
 # (the docs need none), and no usage data sent to MLflow's telemetry host.
-SERVER_ENVIRONMENT = {
-    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-}
+SERVER_ENVIRONMENT = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **NO_TELEMETRY}
 
 # A command builder: given the server's folder and port, its argv and extra environment.
 Command = Callable[[Path, int], tuple[list[str], dict[str, str]]]
 
 
-class ServerError(RuntimeError):
-    """A throwaway server could not be started, did not become ready, or died."""
+# The request that readiness makes after /health: an API route, which (unlike /health)
+# the host check guards, with the Host header that every reader's request carries.
+LAB_HOST_PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
 def free_port() -> int:
@@ -70,67 +68,7 @@ def allowed_hosts(port: int) -> str:
     return ",".join([f"127.0.0.1:{port}", f"localhost:{port}", LAB_HOST])
 
 
-# Issue 12: the server runs from an environment of the server's MLflow version (nox builds
-# it, tools/mlflow_envs.py), the examples in the client's. nox names its `mlflow` here.
-ENV_SERVER_MLFLOW = "DOCS_MLFLOW_SERVER_BIN"
-# Options of `mlflow server` that older servers lack (they refuse to start with them): the
-# first version that has each. Before 3.5.0 a server accepts any Host header anyway.
-OPTION_SINCE = {"--allowed-hosts": (3, 5, 0), "--cors-allowed-origins": (3, 5, 0)}
-# The request that readiness makes after /health: an API route, which (unlike /health)
-# the host check guards, with the Host header that every reader's request carries.
-LAB_HOST_PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
-
-
-def find_mlflow() -> str:
-    """The server's ``mlflow``: the one nox names (DOCS_MLFLOW_SERVER_BIN), else the test
-    environment's (beside this Python), else any on PATH."""
-    named = os.environ.get(ENV_SERVER_MLFLOW)
-    if named:
-        if not Path(named).is_file():
-            raise ServerError(f"{ENV_SERVER_MLFLOW}={named}: no such file")
-        return str(Path(named).absolute())  # the server runs in a folder of its own
-    beside_python = Path(sys.executable).with_name("mlflow")
-    found = str(beside_python) if beside_python.is_file() else shutil.which("mlflow")
-    if not found:
-        raise ServerError(
-            f"the mlflow executable was not found ({beside_python}, nor on PATH): install "
-            "requirements/doctest.txt, or run the tests through `nox -s doctest`"
-        )
-    return found
-
-
-@functools.cache
-def mlflow_version(mlflow: str) -> tuple[int, ...] | None:
-    """The MLflow version an ``mlflow`` executable runs, asked once; None if unknown.
-
-    Asked of the Python named in its first line (pip's scripts name their environment's),
-    through package metadata: 0.1 s, where ``mlflow --version`` imports MLflow (3 s).
-    """
-    try:
-        with open(mlflow, "rb") as script:
-            first = script.readline(500).decode(errors="replace")
-    except OSError:
-        return None
-    python = first[2:].strip().split()[0] if first.startswith("#!") and "python" in first else ""
-    if not python:
-        return None
-    asked = subprocess.run(
-        [python, "-c", "from importlib.metadata import version; print(version('mlflow'))"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    parts = asked.stdout.strip().split(".")
-    if asked.returncode != 0 or not all(p.isdigit() for p in parts[:3]):
-        return None
-    return tuple(int(p) for p in parts[:3])
-
-
-def supports(mlflow: str, option: str) -> bool:
-    """Whether this server has ``option`` (an unknown version is taken to be current)."""
-    version = mlflow_version(mlflow)
-    return version is None or version >= OPTION_SINCE.get(option, (0,))
-
-
-def plain_server(mlflow: str, *extra_args: str) -> Command:
+def plain_server_command(mlflow: str, *extra_args: str) -> Command:
     """A plain ``mlflow server``: sqlite and an artifact folder in its folder, one worker.
 
     Options this server's version lacks are left out (``OPTION_SINCE``), with their value:
@@ -160,7 +98,7 @@ def plain_server(mlflow: str, *extra_args: str) -> Command:
     return command
 
 
-def lab_server_script(script: Path, mlflow: str) -> Command:
+def lab_script_command(script: Path, mlflow: str) -> Command:
     """The lab's own start script (examples/lab_server.sh), run as it is.
 
     Only the values it takes from the environment change: its data folder, host, port and
@@ -328,38 +266,7 @@ class ThrowawayServer:
 
     def stop(self, grace: float = 5.0) -> None:
         """End the server's whole process group, then remove its folder."""
-        end_group(self.process.pid, grace)
+        processes.end_group(self.process.pid, grace)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace)
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def end_group(pgid: int, grace: float = 5.0) -> None:
-    """SIGTERM a process group, then SIGKILL what is left of it after ``grace`` seconds."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and group_has_members(pgid):
-        time.sleep(0.05)
-    if group_has_members(pgid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-
-
-def group_members(pgid: int) -> set[int]:
-    """The live processes (not zombies) of a process group."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
-
-
-def group_has_members(pgid: int) -> bool:
-    return bool(group_members(pgid))

@@ -1,18 +1,18 @@
-"""What the pages say about the MLflow UI, checked in a real browser (Chromium, browser.py).
+"""A page's browser tab: what the pages say about the MLflow UI, checked in Chromium.
 
 A page names what readers click with Sphinx's ``guilabel`` role (reST ``:guilabel:`Compare```,
-MyST ``{guilabel}`Compare```). ``GuiLabelParser`` makes each paragraph or list item that
-names some an example: in the page's browser, each named element is found, visible, under
-exactly that name, and clicked, in the order the page names them. A page's UI walk starts at
-the lab's URL, after the page's own examples have logged their runs; renaming a label on the
-page, or MLflow renaming it in the UI, fails at that page and line.
+MyST ``{guilabel}`Compare```). ``GuiLabelParser`` (parsers.py) makes each paragraph or list
+item that names some an example: in the page's tab, each named element is found, visible,
+under exactly that name, and clicked, in the order the page names them. A page's UI walk
+starts at the lab's URL, after the page's own examples have logged their runs; renaming a
+label on the page, or MLflow renaming it in the UI, fails at that page and line.
 
 Hidden checks (``invisible-code-block``) use the page's ``ui`` (a ``UI``) to look at what the
 prose says is shown: ``ui.shows("lr-0.1")``, ``ui.chart("train_loss", runs=..., steps=...)``,
 ``ui.tick("lr-0.1")`` (tick a run's box), ``ui.open(url)`` (a URL MLflow printed, literally).
 
-Pictures: ``ui.picture("ui/runs.png", shows=[...])`` frames the UI down to what it names. ``FigureParser``
-makes each ``figure`` or ``image`` of a ``ui/*.png`` file an example that fails if the file is
+Pictures: ``ui.picture("ui/runs.png", shows=[...])`` frames the UI down to what it names.
+``FigureParser`` (parsers.py) makes each ``figure`` or ``image`` of a ``ui/*.png`` file an example that fails if the file is
 missing, has no alt text, or was not framed by a ``ui.picture`` earlier on the page: the state
 a picture shows must be reachable by the page's instructions. With ``DOCS_SCREENSHOTS=write``
 (``nox -s screenshots``), ``ui.picture`` writes the PNG next to the page.
@@ -21,18 +21,12 @@ a picture shows must be reachable by the page's instructions. With ``DOCS_SCREEN
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sybil import Document, Example, Region
-
-from labdocs import lab
 from labdocs.browser import Browser
 from labdocs.lab import LAB_TRACKING_URI
-
-ROOT = lab.ROOT
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
 TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
@@ -217,89 +211,3 @@ class UI:
             self.tab.screenshot(path=str(path), clip=clip, animations="disabled")
         self.pictured.add(path)
         return path
-
-
-# -- parsers -------------------------------------------------------------------------------
-
-GUILABEL = {
-    "rest": re.compile(r":guilabel:`(?P<name>[^`]+)`"),
-    "myst": re.compile(r"\{guilabel\}`(?P<name>[^`]+)`"),
-}
-PARAGRAPH = re.compile(r"(?:^[ \t]*\S.*(?:\n|$))+", re.MULTILINE)
-
-
-def _line_of(document: Document, position: int) -> int:
-    return document.text.count("\n", 0, position) + 1
-
-
-def _page_name(example: Example) -> str:
-    path = Path(example.path).resolve()
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def _label_text(raw: str) -> str:
-    """What Sphinx shows for a guilabel: ``&`` marks an accelerator, ``&&`` is an ampersand."""
-    return raw.replace("&&", "\0").replace("&", "").replace("\0", "&")
-
-
-def _follow_labels(example: Example) -> None:
-    ui: UI = example.namespace["ui"]
-    ui.follow(example.parsed, where=f"{_page_name(example)}:{example.line}: ")
-
-
-class GuiLabelParser:
-    """Each paragraph or list item naming UI elements: click them, in order, in the browser."""
-
-    def __init__(self, syntax: str) -> None:
-        self.pattern = GUILABEL[syntax]
-
-    def __call__(self, document: Document):
-        for block in PARAGRAPH.finditer(document.text):
-            if block.group().lstrip().startswith((".. ", "```", ":::")):
-                continue  # a directive or comment, not prose
-            names = [_label_text(m["name"]) for m in self.pattern.finditer(block.group())]
-            if names:
-                yield Region(block.start(), block.end(), names, _follow_labels)
-
-
-FIGURE = {
-    "rest": re.compile(
-        r"^(?P<indent>[ \t]*)\.\. (?:figure|image):: (?P<file>ui/\S+\.png)[ \t]*\n"
-        r"(?P<options>(?:(?P=indent)[ \t]+:.*\n)*)",
-        re.MULTILINE,
-    ),
-    "myst": re.compile(
-        r"^(?P<indent>[ \t]*)(?:```|:::)\{(?:figure|image)\} (?P<file>ui/\S+\.png)[ \t]*\n"
-        r"(?P<options>(?:[ \t]*:.*\n)*)",
-        re.MULTILINE,
-    ),
-}
-ALT = re.compile(r"^[ \t]*:alt:[ \t]*(?P<alt>\S.*)$", re.MULTILINE)
-
-
-def _check_figure(example: Example) -> None:
-    path, has_alt = example.parsed
-    where = f"{_page_name(example)}:{example.line}"
-    if not has_alt:
-        raise UIError(f"{where}: the picture {path.name} has no :alt: text")
-    if not path.is_file():
-        raise UIError(f"{where}: the picture {path} is missing: run `nox -s screenshots`")
-    ui: UI = example.namespace["ui"]
-    if path not in ui.pictured:
-        raise UIError(
-            f"{where}: nothing framed {path.name} before it on this page: a hidden "
-            f'`ui.picture("ui/{path.name}", shows=[...])` must show the state it pictures'
-        )
-
-
-class FigureParser:
-    """Each picture of the UI (``ui/*.png``): present, with alt text, and framed on the way."""
-
-    def __init__(self, syntax: str) -> None:
-        self.pattern = FIGURE[syntax]
-
-    def __call__(self, document: Document):
-        for match in self.pattern.finditer(document.text):
-            path = (Path(document.path).parent / match["file"]).resolve()
-            has_alt = ALT.search(match["options"]) is not None
-            yield Region(match.start(), match.end(), (path, has_alt), _check_figure)

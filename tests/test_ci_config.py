@@ -60,7 +60,7 @@ def test_ci_script_runs_the_readme_commands():
         assert f"nox -s {session}" in readme
         assert re.search(rf"nox -s {session}\b", script)
     assert "nox -s lint" in script
-    # Issue 14: the real MMPose; issue 11: killed runs leave nothing (a script, run by CI).
+    # The real MMPose; killed runs leave nothing (a script, run by CI).
     for session in ("mmpose", "kill-drill"):
         assert re.search(rf"nox -s {session}\b", script)
         assert session in nox_sessions()

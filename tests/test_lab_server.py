@@ -34,7 +34,8 @@ from labdocs.auth import (
 )
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
 from labdocs.pages import DOCS, included_files
-from labdocs.servers import ServerError, ThrowawayServer, find_mlflow, lab_server_script
+from labdocs.server_versions import ServerError, find_mlflow
+from labdocs.servers import ThrowawayServer, lab_script_command
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
 SIGNING_IN_PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
@@ -69,7 +70,7 @@ def test_the_auth_server_runs_that_script(auth_server: AuthServer, tmp_path: Pat
     stand_in = tmp_path / "mlflow"
     stand_in.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > {tmp_path / 'args'}\n")
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
-    command, env = lab_server_script(LAB_SERVER_SCRIPT, str(stand_in))(
+    command, env = lab_script_command(LAB_SERVER_SCRIPT, str(stand_in))(
         auth_server.server.folder, auth_server.server.port
     )
     env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = secrets.token_hex(8)
@@ -273,7 +274,7 @@ def test_the_script_refuses_to_start_without_its_secrets():
             "MLFLOW_AUTH_ADMIN_PASSWORD": new_password()[:11],
         },
     }
-    command = lab_server_script(LAB_SERVER_SCRIPT, find_mlflow())
+    command = lab_script_command(LAB_SERVER_SCRIPT, find_mlflow())
     servers = {
         message: ThrowawayServer.start(command, copy_in=(LAB_AUTH_CONFIG,), env=env)
         for message, env in cases.items()

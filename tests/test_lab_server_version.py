@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labdocs.lab import LAB_HOST, LAB_SERVER_MLFLOW_VERSION, LAB_TRACKING_URI
-from labdocs.servers import find_mlflow, mlflow_version
+from labdocs.server_versions import find_mlflow, mlflow_version
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION_COMMAND = f"curl {LAB_TRACKING_URI}/version"

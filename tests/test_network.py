@@ -6,8 +6,8 @@ import pytest
 
 from labdocs import network
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.sandbox import TEST_ENVIRONMENT, clean_environment
 from labdocs.servers import free_port
+from labdocs.session import TEST_ENVIRONMENT, clean_environment
 
 
 def test_the_guard_refuses_non_loopback_connections_at_once():

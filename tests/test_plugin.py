@@ -20,10 +20,14 @@ import pytest
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages import ROOT
 
+# A nested session boots a throwaway server of its own (5 s idle, a minute on a loaded
+# machine) before its first example: more than an example's 45 s.
+pytestmark = pytest.mark.timeout(150)
+
 CONFTEST = """
 from sybil import Sybil
 from sybil.sybil import SybilCollection
-from labdocs.pages import parsers
+from labdocs.parsers import parsers
 
 pytest_plugins = ["labdocs.plugin"]
 fixtures = ["mlflow_server", "page_sandbox"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from labdocs.sandbox import RUN_FOLDER_PREFIX, LeftOpenRun, remove_leftovers, sandboxed
+from labdocs.sandbox import LeftOpenRun, left_open_error, within_sandbox
+from labdocs.session import SESSION_FOLDER_PREFIX, remove_leftovers
 
 
 def dead_pid() -> int:
@@ -20,9 +21,9 @@ def dead_pid() -> int:
 
 def test_a_later_run_removes_what_a_killed_run_left():
     tmp = Path(tempfile.gettempdir())
-    killed = tmp / f"{RUN_FOLDER_PREFIX}{dead_pid()}-left"
+    killed = tmp / f"{SESSION_FOLDER_PREFIX}{dead_pid()}-left"
     (killed / "home").mkdir(parents=True)
-    alive = tmp / f"{RUN_FOLDER_PREFIX}{os.getpid()}-running"
+    alive = tmp / f"{SESSION_FOLDER_PREFIX}{os.getpid()}-running"
     alive.mkdir()
     try:
         remove_leftovers()
@@ -34,7 +35,7 @@ def test_a_later_run_removes_what_a_killed_run_left():
 
 def test_a_run_left_open_is_ended_and_named(mlflow_server, tmp_path):
     left_open: list[str] = []
-    with sandboxed(tmp_path, left_open):
+    with within_sandbox(tmp_path, left_open):
         mlflow.set_tracking_uri(mlflow_server.url)
         mlflow.set_experiment("test-sandbox-left-open")
         run = mlflow.start_run(run_name="forgotten")
@@ -46,7 +47,7 @@ def test_a_run_left_open_is_ended_and_named(mlflow_server, tmp_path):
 
 def test_the_sandbox_restores_the_environment_and_folder(tmp_path):
     before, cwd = dict(os.environ), os.getcwd()
-    with sandboxed(tmp_path, []):
+    with within_sandbox(tmp_path, []):
         os.environ["MLFLOW_TRACKING_URI"] = "http://elsewhere"
         assert os.getcwd() == str(tmp_path)
     assert dict(os.environ) == before
@@ -54,8 +55,6 @@ def test_the_sandbox_restores_the_environment_and_folder(tmp_path):
 
 
 def test_left_open_error_names_the_runs():
-    from labdocs.sandbox import left_open_error
-
     error = left_open_error("this page", ["a", "b"])
     assert isinstance(error, LeftOpenRun)
     with pytest.raises(LeftOpenRun, match="this page left the run 'a', 'b' open"):

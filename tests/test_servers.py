@@ -1,4 +1,4 @@
-"""The throwaway servers (labdocs/servers.py, watchdog.py) fail fast and clearly,
+"""The throwaway servers (labdocs/servers.py, processes.py) fail fast and clearly,
 and leave nothing behind."""
 
 import signal
@@ -10,20 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from labdocs import servers
+from labdocs import processes, servers
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.server_versions import ENV_SERVER_MLFLOW, ServerError, find_mlflow, mlflow_version
 from labdocs.servers import (
-    ENV_SERVER_MLFLOW,
     LAB_HOST_PROBE,
-    ServerError,
     ThrowawayServer,
-    find_mlflow,
     free_port,
-    group_has_members,
-    group_members,
-    lab_server_script,
-    mlflow_version,
-    plain_server,
+    lab_script_command,
+    plain_server_command,
 )
 
 
@@ -50,11 +45,11 @@ def test_a_busy_port_is_named():
         sock.listen()
         port = sock.getsockname()[1]
         with pytest.raises(ServerError, match=f"port {port} on 127.0.0.1 is busy"):
-            ThrowawayServer.start(plain_server(find_mlflow()), port=port)
+            ThrowawayServer.start(plain_server_command(find_mlflow()), port=port)
 
 
 def test_a_server_that_dies_fails_at_once_with_its_log():
-    command = plain_server(find_mlflow(), "--backend-store-uri", "nosuchscheme://x")
+    command = plain_server_command(find_mlflow(), "--backend-store-uri", "nosuchscheme://x")
     server = ThrowawayServer.start(command)
     started = time.monotonic()
     try:
@@ -68,7 +63,7 @@ def test_a_server_that_dies_fails_at_once_with_its_log():
 
 
 def test_a_deadline_fails_with_the_log(fake_mlflow):
-    server = ThrowawayServer.start(plain_server(fake_mlflow))
+    server = ThrowawayServer.start(plain_server_command(fake_mlflow))
     try:
         with pytest.raises(ServerError, match=r"not ready after 0 s\.\n--- .*server\.log"):
             server.wait_ready(timeout=0)
@@ -77,26 +72,26 @@ def test_a_deadline_fails_with_the_log(fake_mlflow):
 
 
 def test_stop_ends_the_whole_process_group_and_removes_the_folder(fake_mlflow):
-    server = ThrowawayServer.start(plain_server(fake_mlflow))
+    server = ThrowawayServer.start(plain_server_command(fake_mlflow))
     time.sleep(0.5)  # the fake server and its child are running
-    assert group_has_members(server.process.pid)
+    assert processes.group_members(server.process.pid)
     server.stop()
-    assert not group_has_members(server.process.pid)
+    assert not processes.group_members(server.process.pid)
     assert not server.folder.exists()
 
 
 def test_a_killed_server_says_how_it_ended(fake_mlflow):
-    server = ThrowawayServer.start(plain_server(fake_mlflow))
+    server = ThrowawayServer.start(plain_server_command(fake_mlflow))
     try:
         time.sleep(0.5)
-        sleeper = group_members(server.process.pid) - {server.process.pid}
+        sleeper = processes.group_members(server.process.pid) - {server.process.pid}
         for pid in sleeper:  # the fake "mlflow" (exec'd sleep) and its child
             subprocess.run(["kill", "-KILL", str(pid)], check=False)
         deadline = time.monotonic() + 10
         while server.exit_status() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.exit_status() == "killed by SIGKILL"
-        assert not group_has_members(server.process.pid)  # the watchdog ended the rest
+        assert not processes.group_members(server.process.pid)  # the watchdog ended the rest
         message = str(server.died("died during the run"))
         assert message.startswith(f"the throwaway MLflow server at {server.url} died during")
         assert "fake server starting" in message  # with its log
@@ -115,13 +110,13 @@ def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_
         while not (tmp_path / "server").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         pgid, folder = (tmp_path / "server").read_text().split()
-        assert group_has_members(int(pgid))
+        assert processes.group_members(int(pgid))
         owner.send_signal(signal.SIGKILL)
         owner.wait()
         deadline = time.monotonic() + 10
-        while group_has_members(int(pgid)) and time.monotonic() < deadline:
+        while processes.group_members(int(pgid)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not group_has_members(int(pgid))
+        assert not processes.group_members(int(pgid))
         assert not Path(folder).exists()
     finally:
         owner.kill()
@@ -130,8 +125,8 @@ def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_
 OWNER = """
 import time
 from pathlib import Path
-from labdocs.servers import ThrowawayServer, plain_server
-server = ThrowawayServer.start(plain_server({mlflow!r}))
+from labdocs.servers import ThrowawayServer, plain_server_command
+server = ThrowawayServer.start(plain_server_command({mlflow!r}))
 time.sleep(0.3)
 Path({out!r}).write_text(f"{{server.process.pid}} {{server.folder}}")
 time.sleep(300)
@@ -144,7 +139,7 @@ def test_free_port_is_on_loopback_and_free():
         sock.bind(("127.0.0.1", port))
 
 
-# -- Issue 12: servers of other MLflow versions --------------------------------------------
+# -- servers of other MLflow versions ---------------------------------------------------
 
 
 def mlflow_of_version(folder: Path, version: str) -> str:
@@ -165,7 +160,7 @@ def mlflow_of_version(folder: Path, version: str) -> str:
 def test_options_an_older_server_lacks_are_left_out(tmp_path, version, has_host_options):
     mlflow = mlflow_of_version(tmp_path, version)
     assert mlflow_version(mlflow) == tuple(map(int, version.split(".")))
-    argv, _ = plain_server(mlflow, "--workers", "1")(tmp_path, 5000)
+    argv, _ = plain_server_command(mlflow, "--workers", "1")(tmp_path, 5000)
     assert ("--allowed-hosts" in argv) is has_host_options
     assert ("--cors-allowed-origins" in argv) is has_host_options
     assert (LAB_TRACKING_URI in argv) is has_host_options  # the option's value goes with it
@@ -174,7 +169,7 @@ def test_options_an_older_server_lacks_are_left_out(tmp_path, version, has_host_
 
 def test_the_lab_script_refuses_an_older_server_at_once(tmp_path):
     with pytest.raises(ServerError, match=r"before 3\.5\.0 lack; .* is MLflow 2\.22\.5"):
-        lab_server_script(Path("examples/lab_server.sh"), mlflow_of_version(tmp_path, "2.22.5"))
+        lab_script_command(Path("examples/lab_server.sh"), mlflow_of_version(tmp_path, "2.22.5"))
 
 
 def test_the_server_nox_names_is_used(monkeypatch, tmp_path):

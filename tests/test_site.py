@@ -1,4 +1,8 @@
-"""Promises about the site as a whole, beyond what each page's examples show."""
+"""Promises about the site as a whole, beyond what each page's examples show.
+
+What can be known without MLflow (spellings, included files, skips, pictures) is checked by
+the lint of the pages (tools/lint_pages.py, tested in test_lint_pages.py).
+"""
 
 import os
 import re
@@ -9,51 +13,21 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from labdocs.lab import LAB_TRACKING_URI, MLFLOW_VERSION
-from labdocs.pages import DOCS, EXAMPLES, ROOT, included_files, pages
+from labdocs.lab import MLFLOW_VERSION
+from labdocs.pages import DOCS, included_files, pages
 
 PAGES = pages()
 SHOWN = {page: included_files(page) for page in PAGES}
-EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
 
 
 @pytest.mark.skipif(
-    # The drift run's switch (noxfile.mlflow_under_test reads both names).
-    (os.environ.get("DOCS_MLFLOW_CLIENT") or os.environ.get("DOCS_MLFLOW", "pinned")) != "pinned",
+    # The drift run's switch (noxfile.mlflow_under_test).
+    os.environ.get("DOCS_MLFLOW_CLIENT", "pinned") != "pinned",
     reason="drift run: testing another MLflow than the pinned one on purpose",
 )
 def test_the_site_states_the_mlflow_version_it_is_tested_with():
     """labdocs/lab.py reads the pin; the tests must be running that very version."""
     assert mlflow.__version__ == MLFLOW_VERSION
-
-
-@pytest.mark.parametrize(
-    "example", sorted(p for p in EXAMPLES.iterdir() if p.is_file()), ids=lambda p: p.name
-)
-def test_every_example_file_is_shown_on_a_page(example):
-    """An example file no page includes would be neither read nor run."""
-    shown_on = [page for page, files in SHOWN.items() if example in files]
-    assert shown_on, f"no page shows examples/{example.name} with literalinclude"
-
-
-LAB_URLS = re.compile(r"https?://mindgarage07[^\s\"'`<>)]*")
-# The troubleshooting page's deliberate mistake: the lab's host on the wrong port.
-WRONG_PORT = LAB_TRACKING_URI.replace(":8001", ":8002")
-
-
-@pytest.mark.parametrize("path", PAGES + EXAMPLE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_lab_url_is_spelled_one_way(path):
-    """Tests redirect exactly labdocs.lab.LAB_TRACKING_URI; any other spelling would escape them."""
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        for url in LAB_URLS.findall(line):
-            assert url.startswith((LAB_TRACKING_URI, WRONG_PORT)), f"{path}:{number}: {url}"
-
-
-@pytest.mark.parametrize("page", [p for p in PAGES if p.suffix == ".rst"], ids=lambda p: p.name)
-def test_rst_pages_have_no_markdown_links(page):
-    """[text](url) renders as literal brackets in reStructuredText."""
-    for number, line in enumerate(page.read_text().splitlines(), 1):
-        assert not re.search(r"\[[^\]]+\]\(https?://", line), f"{page}:{number}: {line.strip()}"
 
 
 def test_the_mlflow_api_inventory_matches_the_pinned_mlflow():

@@ -14,7 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from labdocs.servers import ThrowawayServer, find_mlflow, plain_server
+import pytest
+
+from labdocs.server_versions import find_mlflow
+from labdocs.servers import ThrowawayServer, plain_server_command
 
 RECORDER = """
 import ipaddress, os, socket
@@ -59,7 +62,7 @@ def recorded_server(tmp_path: Path, name: str, **env: str | None) -> tuple[Throw
     record = recorder / "lookups.txt"
     record.touch()
     server = ThrowawayServer.start(
-        plain_server(find_mlflow()),
+        plain_server_command(find_mlflow()),
         env={
             "PYTHONPATH": str(recorder),
             "DOCS_RECORD_LOOKUPS": str(record),
@@ -70,6 +73,7 @@ def recorded_server(tmp_path: Path, name: str, **env: str | None) -> tuple[Throw
     return server, record
 
 
+@pytest.mark.timeout(150)  # two servers boot inside the test: a minute on a loaded machine
 def test_the_servers_look_up_no_host_beyond_loopback(tmp_path: Path):
     ours, ours_record = recorded_server(tmp_path, "ours")
     control, control_record = recorded_server(

@@ -12,7 +12,8 @@ from sybil import Document
 from labdocs import ui as ui_module
 from labdocs.browser import ENV_CHROMIUM, NoBrowser, find_chromium
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.ui import UI, FigureParser, GuiLabelParser, UIError
+from labdocs.parsers import FigureParser, GuiLabelParser
+from labdocs.ui import UI, UIError
 
 REST_PAGE = """\
 Title

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from labdocs import pages
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.sandbox import clean_environment
-from labdocs.servers import ThrowawayServer, plain_server
+from labdocs.servers import ThrowawayServer, plain_server_command
+from labdocs.session import clean_environment
 
 ROOT = pages.ROOT
 NOX = [sys.executable, "-m", "nox"]
@@ -52,7 +52,7 @@ def median(label: str, samples: list[float], target: str = "") -> float:
 def server_ready(runs: int) -> list[float]:
     samples = []
     for _ in range(runs):
-        server = ThrowawayServer.start(plain_server(str(DOCTEST_BIN / "mlflow")))
+        server = ThrowawayServer.start(plain_server_command(str(DOCTEST_BIN / "mlflow")))
         try:
             samples.append(server.wait_ready())
         finally:
@@ -89,7 +89,7 @@ for page in {pages!r}:
 def floor_script(runs: int, ready: float) -> list[float]:
     samples = []
     for _ in range(runs):
-        server = ThrowawayServer.start(plain_server(str(DOCTEST_BIN / "mlflow")))
+        server = ThrowawayServer.start(plain_server_command(str(DOCTEST_BIN / "mlflow")))
         try:
             server.wait_ready()
             script = PLAIN_SCRIPT.format(

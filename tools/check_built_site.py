@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from labdocs.lab import MLFLOW_VERSION
+from tools.problems import report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,11 +68,11 @@ def check(site: Path) -> list[str]:
     return problems
 
 
-# -- issue 15: repository links, no empty index page, wrapped messages ------------------
+# -- repository links, no empty index page, wrapped messages -----------------------------
 
 
 def check_reader_pass(site: Path, environ=None) -> list[str]:
-    """What issue 15 promises of every built page.
+    """What every built page promises a reader.
 
     - "Edit this page" and "Report a problem" link to the repository when the build knows
       it (GitHub Actions' variables, read by labdocs.published) and are absent otherwise:
@@ -124,11 +125,7 @@ def _source_of(built: Path) -> str:
 
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
-    problems = check(site) + check_reader_pass(site)
-    for problem in problems:
-        print(problem)
-    print(f"built site {site}: {len(problems)} problems")
-    return 1 if problems else 0
+    return report(check(site) + check_reader_pass(site), f"built site {site}")
 
 
 if __name__ == "__main__":

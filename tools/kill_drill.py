@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labdocs.sandbox import RUN_FOLDER_PREFIX  # standard library only, as this script
+from labdocs.session import SESSION_FOLDER_PREFIX  # standard library only, as this script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,7 @@ def server_group(nox: subprocess.Popen) -> int | None:
         try:
             cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
             ours = parent_of(parent_of(int(proc.name))) == nox.pid  # watchdog, pytest, nox
-            if ours and "watchdog.py" in cmdline and "--backend-store-uri" in cmdline:
+            if ours and "processes.py" in cmdline and "--backend-store-uri" in cmdline:
                 return os.getpgid(int(proc.name))
         except (OSError, ValueError):
             continue
@@ -102,7 +102,7 @@ def case(name: str, act, expect) -> bool:
             NOX, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         wait_for(lambda: pytest_of(nox) is not None or nox.poll() is not None)
-        tag = f"{RUN_FOLDER_PREFIX}{pytest_of(nox)}-"  # this run's, not another's
+        tag = f"{SESSION_FOLDER_PREFIX}{pytest_of(nox)}-"  # this run's, not another's
         act(nox, log)
         try:
             code = nox.wait(timeout=300)
