@@ -80,7 +80,7 @@ FAULTS = {
 def test_each_fault_is_found_at_its_page_and_line(tmp_path: Path, name: str):
     text, expected = FAULTS[name]
     page = tmp_path / name
-    page.write_text(textwrap.dedent(text).lstrip("\n"))
+    page.write_text(textwrap.dedent(text))
     found = lint_pages.page_problems(page) + lint_pages.spelling_problems(page)
     assert any(expected in problem for problem in found), found
 
