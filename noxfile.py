@@ -84,6 +84,17 @@ def docs(session: nox.Session) -> None:
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
+    check_accessible(session, "build/html")
+
+
+def check_accessible(session: nox.Session, site: str) -> None:
+    """axe-core in Chromium over every page at two widths; html-validate over every page.
+
+    Both come from npm, locked (requirements/site-checks), installed once outside the repository.
+    """
+    session.run("python", "-m", "tools.check_html", site)
+    env = {ENV_CHROMIUM: chromium(session)}
+    session.run("python", "-m", "tools.check_accessibility", site, env=env)
 
 
 @nox.session(name="docs-live", python=PYTHON)
@@ -115,6 +126,9 @@ def doctest(session: nox.Session) -> None:
     # default gives it 0.3 s, then kills it).
     env = {ENV_CHROMIUM: chromium(session)}  # issue 13: fail now if there is no browser
     env |= server_under_test(session)  # issue 12
+    # tests/test_accessible_html.py runs axe-core: the locked copy, installed by nox's Python.
+    sitechecks = session.run("python", "-m", "tools.site_checkers", silent=True)
+    env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
     session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
 
 
@@ -169,6 +183,7 @@ def docs_published(session: nox.Session) -> None:
     out = "build/published"
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", out, env=github)
     session.run("python", "-m", "tools.check_built_site", out, env=github)
+    check_accessible(session, out)  # the edit and report links too
 
 
 # -- Issue 14: the MMPose page with the real MMPose (added by the MMPose worker) -----------
