@@ -30,6 +30,7 @@ from sybil import Document, Example, Region
 
 from labdocs.browser import Browser
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.pictures import lighten
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -214,6 +215,7 @@ class UI:
             self.tab.wait_for_timeout(800)  # let charts finish drawing
             path.parent.mkdir(exist_ok=True)
             self.tab.screenshot(path=str(path), clip=clip, animations="disabled")
+            lighten(path)  # a page of pictures stays within its weight budget
         self.pictured.add(path)
         return path
 

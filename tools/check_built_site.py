@@ -113,6 +113,51 @@ def check_reader_pass(site: Path, environ=None) -> list[str]:
     return problems
 
 
+# -- pictures: opened full size, sized, lazy, light --------------------------------------
+
+PAGE_BUDGET = 400 * 1024  # bytes a page weighs with everything it loads, pictures included
+IMG = re.compile(r"<img\b[^>]*>")
+LOADED = re.compile(r'(?:src|href)="(?P<url>[^"#?]+)(?:\?[^"]*)?"')
+
+
+def page_weight(site: Path, page: Path) -> int:
+    """The page's bytes and those of every file of the site it loads (not the ones it links)."""
+    html = page.read_text()
+    loaded = {page.resolve()}
+    for tag in re.findall(r"<(?:img|script|link)\b[^>]*>", html):
+        if tag.startswith("<link") and 'rel="stylesheet"' not in tag:
+            continue
+        for found in LOADED.finditer(tag):
+            file = (page.parent / found["url"]).resolve()
+            if file.is_file() and site.resolve() in file.parents:
+                loaded.add(file)
+    return sum(file.stat().st_size for file in loaded)
+
+
+def check_pictures(site: Path) -> list[str]:
+    """Every picture opens full size on click, is sized and lazy; every page within budget."""
+    problems = []
+    for path in sorted(site.rglob("*.html")):
+        where = path.relative_to(site)
+        html = path.read_text()
+        for tag in IMG.findall(html):
+            if "_images/" not in tag:
+                continue
+            src = re.search(r'src="([^"]+)"', tag)[1]
+            missing = [a for a in ("width=", "height=", 'loading="lazy"') if a not in tag]
+            if missing:
+                problems.append(f"{where}: {src} has no {', '.join(missing)}")
+            if f'href="{src}"><img' not in html.replace(tag, "<img"):
+                problems.append(f"{where}: {src} does not open full size on click")
+        weight = page_weight(site, path)
+        if weight > PAGE_BUDGET:
+            problems.append(
+                f"{where}: weighs {weight // 1024} KB with what it loads (budget "
+                f"{PAGE_BUDGET // 1024} KB)"
+            )
+    return problems
+
+
 def _source_of(built: Path) -> str:
     """The page source (below docs/) that a built page comes from."""
     stem = built.with_suffix("")
@@ -124,7 +169,7 @@ def _source_of(built: Path) -> str:
 
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
-    problems = check(site) + check_reader_pass(site)
+    problems = check(site) + check_reader_pass(site) + check_pictures(site)
     for problem in problems:
         print(problem)
     print(f"built site {site}: {len(problems)} problems")
