@@ -158,6 +158,45 @@ def check_pictures(site: Path) -> list[str]:
     return problems
 
 
+# -- one reading order: the landing page, the sidebar and the Next links agree ----------
+
+NEXT_LINK = re.compile(r'<a class="next-page" href="(?P<href>[^"]+)"')
+SIDEBAR = re.compile(r'<div class="sidebar-tree">(?P<tree>.*?)</div>', re.DOTALL)
+START_HERE = re.compile(r'id="start-here">(?P<section>.*?)</section>', re.DOTALL)
+HREF = re.compile(r'<a class="reference internal" href="(?P<href>[^"#]+)')
+
+
+def _page(base: Path, href: str, site: Path) -> str:
+    return str((base.parent / href).resolve().relative_to(site.resolve()))
+
+
+def reading_orders(site: Path) -> dict[str, list[str]]:
+    """The pages in the order each of the three ways leads through them."""
+    index = site / "index.html"
+    html = index.read_text()
+    sidebar = [_page(index, h, site) for h in HREF.findall(SIDEBAR.search(html)["tree"])]
+    following, page = ["index.html"], index
+    while (found := NEXT_LINK.search(page.read_text())) and len(following) <= len(sidebar):
+        page = site / _page(page, found["href"], site)
+        following.append(str(page.relative_to(site)))
+    landing = [_page(index, h, site) for h in HREF.findall(START_HERE.search(html)["section"])]
+    return {"sidebar": ["index.html", *sidebar], "next links": following, "landing": landing}
+
+
+def check_reading_order(site: Path) -> list[str]:
+    orders = reading_orders(site)
+    problems = []
+    if orders["next links"] != orders["sidebar"]:
+        problems.append(
+            f"the Next links lead {orders['next links']}, the sidebar {orders['sidebar']}"
+        )
+    landing = list(dict.fromkeys(orders["landing"]))  # first mention of each page
+    in_sidebar = [page for page in orders["sidebar"] if page in landing]
+    if landing != in_sidebar:
+        problems.append(f"the landing page's Start here names {landing}, the sidebar {in_sidebar}")
+    return problems
+
+
 def _source_of(built: Path) -> str:
     """The page source (below docs/) that a built page comes from."""
     stem = built.with_suffix("")
@@ -170,6 +209,7 @@ def _source_of(built: Path) -> str:
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
     problems = check(site) + check_reader_pass(site) + check_pictures(site)
+    problems += check_reading_order(site)
     for problem in problems:
         print(problem)
     print(f"built site {site}: {len(problems)} problems")
