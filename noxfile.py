@@ -88,13 +88,16 @@ def docs(session: nox.Session) -> None:
 
 
 def check_accessible(session: nox.Session, site: str) -> None:
-    """axe-core in Chromium over every page at two widths; html-validate over every page.
+    """html-validate over every page; in Chromium, axe-core over every page at two widths
+    and every shell block's copy button clicked.
 
-    Both come from npm, locked (requirements/site-checks), installed once outside the repository.
+    axe-core and html-validate come from npm, locked (requirements/site-checks), installed
+    once outside the repository.
     """
     session.run("python", "-m", "tools.check_html", site)
     env = {ENV_CHROMIUM: chromium(session)}
     session.run("python", "-m", "tools.check_accessibility", site, env=env)
+    session.run("python", "-m", "tools.check_copied_commands", site, env=env)
 
 
 @nox.session(name="docs-live", python=PYTHON)
