@@ -24,11 +24,11 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
+from labdocs import lab
 from labdocs.servers import ThrowawayServer, find_mlflow, lab_server_script
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = lab.ROOT
 LAB_SERVER_SCRIPT = ROOT / "examples" / "lab_server.sh"
 LAB_AUTH_CONFIG = ROOT / "examples" / "basic_auth.ini"
 MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from labdocs.lab import ROOT
+
 with warnings.catch_warnings():
     # mmengine.optim imports torch.distributed.optim, whose optimizers use
     # @torch.jit.script and @torch.jit.interface, which torch 2.13 deprecates: torch's
@@ -32,7 +34,7 @@ with warnings.catch_warnings():
 __all__ = ["EPOCHS", "ITERATIONS_PER_EPOCH", "RECIPE", "VISUALIZERS", "Runner", "add_training",
            "load_recipe"]  # fmt: skip
 
-RECIPE = Path(__file__).resolve().parents[2] / "examples" / "mmpose_mlflow_config.py"
+RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
 
 try:
     import mmpose  # noqa: F401

@@ -10,6 +10,7 @@ from pathlib import Path
 from sybil import Document
 from sybil.parsers import myst, rest
 
+from labdocs import lab
 from labdocs.parsers import (
     Labelled,
     LiteralIncludeParser,
@@ -20,7 +21,7 @@ from labdocs.parsers import (
 )
 from labdocs.ui import FigureParser, GuiLabelParser  # issue 13: the UI, in a browser
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = lab.ROOT
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
 SYNTAX = {".rst": "rest", ".md": "myst"}

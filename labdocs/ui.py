@@ -28,11 +28,12 @@ from pathlib import Path
 
 from sybil import Document, Example, Region
 
+from labdocs import lab
 from labdocs.browser import Browser
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pictures import lighten
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = lab.ROOT
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
 TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
