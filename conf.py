@@ -80,8 +80,10 @@ html_domain_indices = False
 
 
 PUBLISHED_FROM = published_from(os.environ)
-html_theme_options = {"top_of_page_buttons": ["edit"] if "branch" in PUBLISHED_FROM else []}
-if "branch" in PUBLISHED_FROM:  # furo's pencil button, and the link under each page
+# No pencil button at the top: furo puts it outside every landmark, where a screen reader's
+# landmark navigation never finds it (axe: region). The link under each page does its job.
+html_theme_options = {"top_of_page_buttons": []}
+if "branch" in PUBLISHED_FROM:  # the link under each page (docs/_templates/page.html)
     html_theme_options |= {
         "source_repository": PUBLISHED_FROM["repository_url"] + "/",
         "source_branch": PUBLISHED_FROM["branch"],
