@@ -27,9 +27,13 @@ extensions = [
     "myst_parser",
     "sphinx.ext.intersphinx",
     "sphinx_copybutton",
+    # Substitutions inside code blocks (``:substitutions:``), which copy as one command.
+    "sphinx_substitution_extensions",
     # The compatibility table, from docs/_data/compatibility.json (written by
     # `nox -s compatibility`): the build renders it and runs nothing.
     "labdocs.compatibility_table",
+    # Keyboard- and screen-reader-usable HTML where Sphinx writes otherwise (axe-checked).
+    "labdocs.accessible_html",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_inventories", "_data"]
@@ -40,15 +44,16 @@ nitpicky = True
 default_role = "literal"
 
 # Values the pages use. rst: |mlflow_version|; MyST: {{ mlflow_version }}.
-substitutions = {
+# (Not named `substitutions`: sphinx_substitution_extensions has a setting of that name.)
+lab_values = {
     "mlflow_version": MLFLOW_VERSION,
     "mmengine_version": MMENGINE_VERSION,
     "lab_tracking_uri": LAB_TRACKING_URI,
     "lab_server_mlflow_version": LAB_SERVER_MLFLOW_VERSION,
 }
-rst_epilog = "\n".join(f".. |{name}| replace:: {value}" for name, value in substitutions.items())
+rst_prolog = "\n".join(f".. |{name}| replace:: {value}" for name, value in lab_values.items())
 myst_enable_extensions = ["substitution", "colon_fence", "deflist"]
-myst_substitutions = substitutions
+myst_substitutions = lab_values
 myst_heading_anchors = 3
 
 # MLflow's API reference, resolved offline from an inventory made from the pinned
@@ -75,8 +80,10 @@ html_domain_indices = False
 
 
 PUBLISHED_FROM = published_from(os.environ)
-html_theme_options = {"top_of_page_buttons": ["edit"] if "branch" in PUBLISHED_FROM else []}
-if "branch" in PUBLISHED_FROM:  # furo's pencil button, and the link under each page
+# No pencil button at the top: furo puts it outside every landmark, where a screen reader's
+# landmark navigation never finds it (axe: region). The link under each page does its job.
+html_theme_options = {"top_of_page_buttons": []}
+if "branch" in PUBLISHED_FROM:  # the link under each page (docs/_templates/page.html)
     html_theme_options |= {
         "source_repository": PUBLISHED_FROM["repository_url"] + "/",
         "source_branch": PUBLISHED_FROM["branch"],

@@ -93,6 +93,20 @@ def docs(session: nox.Session) -> None:
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
+    check_accessible(session, "build/html")
+
+
+def check_accessible(session: nox.Session, site: str) -> None:
+    """html-validate over every page; in Chromium, axe-core over every page at two widths
+    and every shell block's copy button clicked.
+
+    axe-core and html-validate come from npm, locked (requirements/site-checks), installed
+    once outside the repository.
+    """
+    session.run("python", "-m", "tools.check_html", site)
+    session.run("python", "-m", "labdocs.browser", silent=True)  # no Chromium: say so now
+    session.run("python", "-m", "tools.check_accessibility", site)
+    session.run("python", "-m", "tools.check_copied_commands", site)
 
 
 @nox.session(name="docs-live", python=PYTHON)
@@ -125,6 +139,9 @@ def doctest(session: nox.Session) -> None:
     env = server_under_test(session)
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
+    # tests/test_accessible_html.py runs axe-core: the locked copy, installed by nox's Python.
+    sitechecks = session.run("python", "-m", "tools.site_checkers", silent=True)
+    env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
     session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
 
 
@@ -179,6 +196,7 @@ def docs_published(session: nox.Session) -> None:
     out = "build/published"
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", out, env=github)
     session.run("python", "-m", "tools.check_built_site", out, env=github)
+    check_accessible(session, out)  # the edit and report links too
 
 
 # -- the MMPose page with the real MMPose ------------------------------------------------

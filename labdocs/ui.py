@@ -27,6 +27,7 @@ from pathlib import Path
 
 from labdocs.browser import Browser
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.pictures import lighten
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
 TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
@@ -209,5 +210,6 @@ class UI:
             self.tab.wait_for_timeout(800)  # let charts finish drawing
             path.parent.mkdir(exist_ok=True)
             self.tab.screenshot(path=str(path), clip=clip, animations="disabled")
+            lighten(path)  # a page of pictures stays within its weight budget
         self.pictured.add(path)
         return path

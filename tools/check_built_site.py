@@ -114,6 +114,90 @@ def check_reader_pass(site: Path, environ=None) -> list[str]:
     return problems
 
 
+# -- pictures: opened full size, sized, lazy, light --------------------------------------
+
+PAGE_BUDGET = 400 * 1024  # bytes a page weighs with everything it loads, pictures included
+IMG = re.compile(r"<img\b[^>]*>")
+LOADED = re.compile(r'(?:src|href)="(?P<url>[^"#?]+)(?:\?[^"]*)?"')
+
+
+def page_weight(site: Path, page: Path) -> int:
+    """The page's bytes and those of every file of the site it loads (not the ones it links)."""
+    html = page.read_text()
+    loaded = {page.resolve()}
+    for tag in re.findall(r"<(?:img|script|link)\b[^>]*>", html):
+        if tag.startswith("<link") and 'rel="stylesheet"' not in tag:
+            continue
+        for found in LOADED.finditer(tag):
+            file = (page.parent / found["url"]).resolve()
+            if file.is_file() and site.resolve() in file.parents:
+                loaded.add(file)
+    return sum(file.stat().st_size for file in loaded)
+
+
+def check_pictures(site: Path) -> list[str]:
+    """Every picture opens full size on click, is sized and lazy; every page within budget."""
+    problems = []
+    for path in sorted(site.rglob("*.html")):
+        where = path.relative_to(site)
+        html = path.read_text()
+        for tag in IMG.findall(html):
+            if "_images/" not in tag:
+                continue
+            src = re.search(r'src="([^"]+)"', tag)[1]
+            missing = [a for a in ("width=", "height=", 'loading="lazy"') if a not in tag]
+            if missing:
+                problems.append(f"{where}: {src} has no {', '.join(missing)}")
+            if f'href="{src}"><img' not in html.replace(tag, "<img"):
+                problems.append(f"{where}: {src} does not open full size on click")
+        weight = page_weight(site, path)
+        if weight > PAGE_BUDGET:
+            problems.append(
+                f"{where}: weighs {weight // 1024} KB with what it loads (budget "
+                f"{PAGE_BUDGET // 1024} KB)"
+            )
+    return problems
+
+
+# -- one reading order: the landing page, the sidebar and the Next links agree ----------
+
+NEXT_LINK = re.compile(r'<a class="next-page" href="(?P<href>[^"]+)"')
+SIDEBAR = re.compile(r'<div class="sidebar-tree">(?P<tree>.*?)</div>', re.DOTALL)
+START_HERE = re.compile(r'id="start-here">(?P<section>.*?)</section>', re.DOTALL)
+HREF = re.compile(r'<a class="reference internal" href="(?P<href>[^"#]+)')
+
+
+def _page(base: Path, href: str, site: Path) -> str:
+    return str((base.parent / href).resolve().relative_to(site.resolve()))
+
+
+def reading_orders(site: Path) -> dict[str, list[str]]:
+    """The pages in the order each of the three ways leads through them."""
+    index = site / "index.html"
+    html = index.read_text()
+    sidebar = [_page(index, h, site) for h in HREF.findall(SIDEBAR.search(html)["tree"])]
+    following, page = ["index.html"], index
+    while (found := NEXT_LINK.search(page.read_text())) and len(following) <= len(sidebar):
+        page = site / _page(page, found["href"], site)
+        following.append(str(page.relative_to(site)))
+    landing = [_page(index, h, site) for h in HREF.findall(START_HERE.search(html)["section"])]
+    return {"sidebar": ["index.html", *sidebar], "next links": following, "landing": landing}
+
+
+def check_reading_order(site: Path) -> list[str]:
+    orders = reading_orders(site)
+    problems = []
+    if orders["next links"] != orders["sidebar"]:
+        problems.append(
+            f"the Next links lead {orders['next links']}, the sidebar {orders['sidebar']}"
+        )
+    landing = list(dict.fromkeys(orders["landing"]))  # first mention of each page
+    in_sidebar = [page for page in orders["sidebar"] if page in landing]
+    if landing != in_sidebar:
+        problems.append(f"the landing page's Start here names {landing}, the sidebar {in_sidebar}")
+    return problems
+
+
 def _source_of(built: Path) -> str:
     """The page source (below docs/) that a built page comes from."""
     stem = built.with_suffix("")
@@ -125,7 +209,8 @@ def _source_of(built: Path) -> str:
 
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
-    return report(check(site) + check_reader_pass(site), f"built site {site}")
+    problems = check(site) + check_reader_pass(site) + check_pictures(site)
+    return report(problems + check_reading_order(site), f"built site {site}")
 
 
 if __name__ == "__main__":

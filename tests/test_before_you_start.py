@@ -1,0 +1,46 @@
+"""Getting started's "Before you start" check, on a server that asks its users to sign in.
+
+The page says: ``/health`` answers everyone; ``/version`` answers 401 until you sign in
+(``curl -u <username>``), then the version. The plain server's side is the page's own
+hidden check; this is the authenticated server's (examples/lab_server.sh), asked as curl
+asks it: without, then with a member's username and password (HTTP basic auth).
+"""
+
+import base64
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "guides" / "mlflow" / "getting-started.rst"
+
+
+def get(url: str, credentials=None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if credentials is not None:
+        token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode())
+        request.add_header("Authorization", f"Basic {token.decode()}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode().strip()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+
+
+def test_the_page_shows_both_checks_and_the_signed_in_one():
+    text = PAGE.read_text()
+    assert "curl --max-time 5 http://mindgarage07.cs.uni-kl.de:8001/health" in text
+    assert "curl --max-time 5 http://mindgarage07.cs.uni-kl.de:8001/version" in text
+    assert "curl -u alice --max-time 5 http://mindgarage07.cs.uni-kl.de:8001/version" in text
+    assert "answers ``401`` until you do" in " ".join(text.split())
+
+
+def test_health_answers_without_signing_in(auth_server):
+    assert get(f"{auth_server.url}/health") == (200, "OK")
+
+
+def test_version_asks_for_sign_in_then_answers(auth_server):
+    assert get(f"{auth_server.url}/version")[0] == 401
+    status, version = get(f"{auth_server.url}/version", auth_server.member)
+    assert status == 200
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), version

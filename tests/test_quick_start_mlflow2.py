@@ -1,0 +1,56 @@
+"""What the quick start says happens against an MLflow 2 server is what was measured there.
+
+The measurement is `nox -s compatibility` (docs/_data/compatibility.json): the quick start's
+example run with each client against each server. When a new measurement contradicts the
+page, this fails: change the sentence.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tools import compatibility
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_START = ROOT / "docs" / "guides" / "mlflow" / "quick-start.rst"
+DATA = json.loads(compatibility.OUT.read_text())
+MLFLOW_2_CELLS = [c for c in DATA["cells"] if c["server"].startswith("2.")]
+
+
+def page_text() -> str:
+    return " ".join(QUICK_START.read_text().split())
+
+
+def quoted_error() -> str:
+    """The error the quick start quotes for an MLflow 2 server."""
+    found = re.search(r"this step fails with ``(?P<error>[^`]+)``", page_text())
+    assert found, "the quick start no longer says how its model step fails on MLflow 2"
+    return found["error"]
+
+
+@pytest.mark.parametrize("cell", MLFLOW_2_CELLS, ids=lambda c: f"{c['client']}-{c['server']}")
+def test_the_quick_start_quotes_the_measured_error(cell):
+    quick_start = [
+        r
+        for r in cell["results"]
+        if r["page"].endswith("quick-start.rst") and r["kind"] == "example"
+    ]
+    assert quick_start and quick_start[0]["outcome"] == "failed"
+    assert quoted_error() in " ".join(quick_start[0]["error"].split())
+
+
+@pytest.mark.parametrize("cell", MLFLOW_2_CELLS, ids=lambda c: f"{c['client']}-{c['server']}")
+def test_the_run_does_not_end_finished(cell):
+    """The page's check after the example (its run FINISHED) fails there: the exception
+    leaves the ``with mlflow.start_run()`` block, which ends the run as FAILED."""
+    checks = [
+        r for r in cell["results"] if r["page"].endswith("quick-start.rst") and r["kind"] == "check"
+    ]
+    assert any('status == "FINISHED"' in r.get("error", "") for r in checks)
+    assert "the run ends as ``FAILED``" in page_text()
+
+
+def test_the_mlflow_2_cells_were_measured():
+    assert MLFLOW_2_CELLS, "the compatibility data has no MLflow 2 server"

@@ -1,0 +1,116 @@
+"""Every shell block's copy button gives whole commands: clicked in Chromium, read back.
+
+    python -m tools.check_copied_commands build/html
+
+Run by ``nox -s docs``. For each shell block of each built page, the copy button is clicked
+in a real browser, so that sphinx-copybutton's own code strips the prompts as conf.py tells
+it to, and what lands on the clipboard is checked:
+
+- no substitution was left unreplaced (``|mlflow_version|``, ``{{ mlflow_version }}``),
+  and no command ends in ``=`` (a version that rendered outside the block);
+- bash parses it whole (``bash -n``: unclosed quotes, a dangling ``\\`` or ``|`` fail).
+
+Inline code is copied by selecting it: a command ending in ``=`` (``pip install mlflow==``
+with the version outside it) is a broken command too.
+
+Pages load from ``file://``; every other request is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from labdocs.browser import QUIET_FLAGS, find_chromium
+
+SHELL_BLOCKS = "div.highlight-bash, div.highlight-console, div.highlight-shell, div.highlight-sh"
+LEFT_OVER = re.compile(r"\|\w+\||\{\{[^}]*\}\}")
+
+
+def broken_inline_code(site: Path) -> list[str]:
+    """Inline literals that end in '=': a command whose value was rendered outside it."""
+    found = []
+    for path in sorted(site.rglob("*.html")):
+        for literal in re.findall(
+            r'<code class="docutils literal[^"]*">(.*?)</code>', path.read_text()
+        ):
+            text = re.sub(r"<[^>]+>", "", literal)
+            # A command (words), not a parameter's name such as ``name=``.
+            if " " in text.strip() and text.rstrip().endswith("="):
+                found.append(f"{path.relative_to(site)}: inline code ends in '=': {text}")
+    return found
+
+
+def copied_commands(site: Path) -> list[tuple[str, int, str]]:
+    """(page, block number, what the copy button put on the clipboard) for each shell block."""
+    from playwright.sync_api import sync_playwright
+
+    def only_files(route) -> None:
+        if urlsplit(route.request.url).scheme in ("file", "data", "blob", "about"):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    copied = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=find_chromium(),
+            args=[*QUIET_FLAGS, "--proxy-server=http://127.0.0.1:9"],
+            headless=True,
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
+            context.route("**/*", only_files)
+            tab = context.new_page()
+            for path in sorted(site.rglob("*.html")):
+                tab.goto(path.resolve().as_uri(), wait_until="load")
+                blocks = tab.locator(SHELL_BLOCKS)
+                for number in range(blocks.count()):
+                    block = blocks.nth(number)
+                    block.scroll_into_view_if_needed()
+                    block.hover()
+                    block.locator("button.copybtn").click()
+                    text = tab.evaluate("() => navigator.clipboard.readText()")
+                    copied.append((str(path.relative_to(site)), number + 1, text))
+                    tab.evaluate("() => navigator.clipboard.writeText('')")
+        finally:
+            browser.close()
+    return copied
+
+
+def problems_of(text: str) -> list[str]:
+    problems = []
+    if not text.strip():
+        problems.append("the button copied nothing")
+    if LEFT_OVER.search(text):
+        problems.append(f"an unreplaced substitution: {LEFT_OVER.search(text)[0]}")
+    for line in text.splitlines():
+        if re.search(r"=\s*$", line):
+            problems.append(f"a command ends in '=': {line}")
+    parsed = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
+    if parsed.returncode != 0:
+        problems.append(f"bash cannot parse it: {parsed.stderr.strip()}")
+    return problems
+
+
+def main() -> int:
+    site = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("build/html")
+    copied = copied_commands(site)
+    inline = broken_inline_code(site)
+    for problem in inline:
+        print(problem)
+    failed = len(inline)
+    for page, number, text in copied:
+        for problem in problems_of(text):
+            failed += 1
+            print(f"{page}, shell block {number}: {problem}\n    copied: {text!r}")
+    print(f"copy buttons of {len(copied)} shell blocks clicked: {failed} problems")
+    return 1 if failed or not copied else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
