@@ -108,6 +108,26 @@ def keyboard_reachable_code(html: str) -> str:
     return CODE_BLOCK.sub(reachable, html)
 
 
+TABLE_WRAPPER = re.compile(r'<div class="table-wrapper')
+FIRST_HEADER = re.compile(r"<th[^>]*>(?:<p>)?(?P<text>[^<]*)")
+
+
+def keyboard_reachable_tables(html: str) -> str:
+    """furo wraps every table in a box that scrolls sideways when the table is wider than
+    the page (a phone's): a keyboard reaches it, and a screen reader names it, by its first
+    header cell (landmarks' names must differ on a page)."""
+    seen: list[str] = []
+
+    def reachable(match: re.Match) -> str:
+        header = FIRST_HEADER.search(html, match.end())
+        name = f"table: {header['text'].strip()}" if header else "table"
+        seen.append(name)
+        name = name if seen.count(name) == 1 else f"{name} ({seen.count(name)})"
+        return f'<div tabindex="0" role="region" aria-label="{name}" class="table-wrapper'
+
+    return TABLE_WRAPPER.sub(reachable, html)
+
+
 def scoped_headers(html: str) -> str:
     html = HEADER_CELL.sub(lambda m: f'<th class="head{m["more"]}" scope="col">', html)
     return STUB_CELL.sub('<th class="stub" scope="row">', html)
@@ -116,7 +136,7 @@ def scoped_headers(html: str) -> str:
 def accessible(html: str) -> str:
     """A page body (or navigation tree) with the fixes above."""
     html = html.replace(CAPTION, CAPTION_WITH_LEVEL)
-    return scoped_headers(keyboard_reachable_code(html))
+    return scoped_headers(keyboard_reachable_tables(keyboard_reachable_code(html)))
 
 
 def on_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

@@ -68,3 +68,27 @@ def test_table_headers_are_scoped():
 def test_output_blocks_wrap_and_stay_out_of_the_tab_order():
     output = '<div class="highlight-text notranslate"><div class="highlight"><pre>x</pre>'
     assert accessible(output) == output
+
+
+WIDE_TABLE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>A page</title>
+<style>.table-wrapper { overflow-x: auto; width: 300px; }</style></head>
+<body><main><h1>A page</h1>
+<div class="table-wrapper colwidths-auto docutils container">
+<table class="docutils align-default"><tbody><tr class="row-even">
+<td><p>{wide}</p></td></tr></tbody></table></div>
+</main></body></html>
+""".replace("{wide}", "unbreakable" * 40)
+
+
+def test_a_table_wider_than_a_phone_scrolls_by_keyboard_too(tmp_path):
+    (tmp_path / "page.html").write_text(WIDE_TABLE)
+    assert rules(audit(tmp_path)) == {"scrollable-region-focusable"}
+    (tmp_path / "page.html").write_text(accessible(WIDE_TABLE))
+    assert audit(tmp_path) == []
+
+
+def test_tables_are_named_apart():
+    html = accessible(WIDE_TABLE + WIDE_TABLE + WIDE_TABLE)
+    assert html.count('aria-label="table"') == 1
+    assert 'aria-label="table (2)"' in html and 'aria-label="table (3)"' in html
