@@ -9,14 +9,17 @@ from sybil.sybil import SybilCollection
 
 from labdocs.pages import AUTH_PAGES, NOT_PAGES, parsers
 
-pytest_plugins = ["labdocs.plugin", "labdocs.ui_plugin"]  # ui_plugin: issue 13
+# ui_plugin: issue 13. members: who runs a page, and the member pages run by two lab members
+# against the one authenticated server (their own Sybil collectors).
+pytest_plugins = ["labdocs.plugin", "labdocs.ui_plugin", "labdocs.members"]
 
 # Each page gets the throwaway server (checks ask it what the page did) and a sandbox:
 # its own temporary folder, environment and MLflow state.
-PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui"]  # ui: the page's browser tab (issue 13)
+# ui: the page's browser tab (issue 13); lab_member: who runs the page (its experiments' names).
+PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui", "lab_member"]
 # Pages about signing in run against the authenticated server instead; the placeholders
 # they export ('<your password>') become the credentials it made for this run.
-AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox"]
+AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox", "lab_member"]
 
 rest_auth = [page + ".rst" for page in AUTH_PAGES]
 myst_auth = [page + ".md" for page in AUTH_PAGES]
