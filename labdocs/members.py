@@ -158,8 +158,10 @@ class MemberRuns:
 def register_member_runs(config: pytest.Config) -> None:
     """The member runs: the first member on the pages not about signing in, then the second
     member on all member pages."""
-    config.pluginmanager.register(MemberRuns(MEMBER_USERNAME, False), "members-first")
+    # pluggy calls the last registered first: the second member is registered first, so
+    # that each page's first member run is collected, and runs, before its second.
     config.pluginmanager.register(MemberRuns(SECOND_MEMBER_USERNAME, True), "members-second")
+    config.pluginmanager.register(MemberRuns(MEMBER_USERNAME, False), "members-first")
 
 
 @pytest.fixture(scope="module")
@@ -277,5 +279,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 _ITEMS = pytest.StashKey[list]()
 
 
+@pytest.hookimpl(trylast=True)  # after the plugin's sort (the authenticated server's last)
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
+    # The second member comes after everyone else, as on a server where colleagues ran the
+    # pages first (a stable sort: each page keeps its order).
+    items.sort(key=_is_second_member)
     config.stash[_ITEMS] = [i for i in items if isinstance(i, MemberItem)]
+
+
+def _is_second_member(item: pytest.Item) -> bool:
+    return isinstance(item, MemberItem) and item.parent.member_username == SECOND_MEMBER_USERNAME
