@@ -40,4 +40,6 @@ def test_the_member_is_found_the_same_way_everywhere():
 def test_the_mmpose_config_names_its_experiment_after_the_config_and_the_member():
     config = (ROOT / "examples" / "mmpose_mlflow_config.py").read_text()
     assert 'exp_name = "{{fileBasenameNoExtension}}/" + mlflow_member' in config
-    assert f"mlflow_member = {MEMBER_RULE}" in config
+    # The rule, with __import__ (an import statement would make it a new-style config).
+    assert '__import__("os").environ.get("MLFLOW_TRACKING_USERNAME") or (' in config
+    assert '__import__("getpass").getuser()' in config
