@@ -23,6 +23,7 @@ import dataclasses
 import getpass
 import os
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,26 @@ def colleague(auth: AuthServer, username: str) -> Credentials:
     if key not in _colleagues:
         _colleagues[key] = auth.create_user(username)
     return _colleagues[key]
+
+
+def refuses_within(auth: AuthServer, who: Credentials, seconds: float = 12.0) -> None:
+    """The server refuses ``who`` (401) within ``seconds``: each worker remembers a checked
+    password for ``auth_cache_ttl_seconds`` (examples/basic_auth.ini), and a password change
+    clears only the cache of the worker that made it."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with auth.signed_in(who):
+            try:
+                MlflowClient(auth.url).search_experiments(max_results=1)
+            except MlflowException as error:
+                assert "failed with error code 401" in str(error), str(error)
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{who.username}'s old password still works after {seconds} s")
+        time.sleep(0.5)
 
 
 # -- the plain runs' reader -----------------------------------------------------------
@@ -166,7 +187,11 @@ def register_member_runs(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def member_page(
-    request: pytest.FixtureRequest, auth_server: AuthServer, mlflow_server, tmp_path_factory
+    request: pytest.FixtureRequest,
+    auth_server: AuthServer,
+    mlflow_server,
+    ui_browser: Browser,
+    tmp_path_factory,
 ):
     """A member run's world: its sandbox, the lab's URL sent to the authenticated server,
     the member's credentials exported as the signing-in page says (unless the page signs
@@ -178,6 +203,9 @@ def member_page(
     else:
         credentials = colleague(auth_server, run.member_username)
     as_member = dataclasses.replace(auth_server, member=credentials)
+    # Playwright's sync API runs one instance per thread: the plain pages' Chromium stops
+    # (it starts again if a plain page needs it), the member's own starts when needed.
+    ui_browser.close()
     browser = SignedInBrowser(LAB_HOST, auth_server.url, credentials=credentials)
     failed_before = request.session.testsfailed
     left_open: list[str] = []
