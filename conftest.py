@@ -10,14 +10,17 @@ from sybil.sybil import SybilCollection
 from labdocs.pages import AUTH_PAGES, NOT_PAGES
 from labdocs.parsers import parsers
 
-pytest_plugins = ["labdocs.plugin"]
+# members: who runs a page, and the member pages run by two lab members against the one
+# authenticated server (their own Sybil collectors).
+pytest_plugins = ["labdocs.plugin", "labdocs.members"]
 
 # Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
-# own temporary folder, environment and MLflow state) and a browser tab on the MLflow UI.
-PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui"]
+# own temporary folder, environment and MLflow state), a browser tab on the MLflow UI, and
+# the lab member who runs it (its experiments are named after them).
+PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui", "lab_member"]
 # Pages about signing in run against the authenticated server instead; the placeholders
 # they export ('<your password>') become the credentials it made for this session.
-AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox"]
+AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox", "lab_member"]
 
 rest_auth = [page + ".rst" for page in AUTH_PAGES]
 myst_auth = [page + ".md" for page in AUTH_PAGES]

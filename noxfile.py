@@ -159,6 +159,14 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "tools.benchmark", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def load(session: nox.Session) -> None:
+    """Print what the admin page's server takes: N members logging at once, points per
+    second, errors, points lost (tools/load_test.py). ``-- --help`` for its options."""
+    install(session, "doctest.txt")
+    session.run("python", "-m", "tools.load_test", *session.posargs, env=server_under_test(session))
+
+
 @nox.session(python=PYTHON, name="mlflow-inventory")
 def mlflow_inventory(session: nox.Session) -> None:
     """Remake docs/_inventories/mlflow.inv from the pinned MLflow (after changing the pin)."""

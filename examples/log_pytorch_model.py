@@ -1,12 +1,16 @@
 """Log a PyTorch model to the lab's tracking server, then load it back."""
 
+import getpass
+import os
+
 import mlflow
 import numpy as np
 import torch
 from torch import nn
 
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-mlflow.set_experiment("mlflow-guide-logging")
+member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+mlflow.set_experiment(f"mlflow-guide-logging/{member}")  # <project>/<member>
 
 net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 

@@ -4,6 +4,8 @@ An MLflow 2 server has no logged-models API, which log_model needs: save the mod
 folder and upload the folder as the run's artifacts instead.
 """
 
+import getpass
+import os
 import tempfile
 
 import mlflow
@@ -12,7 +14,8 @@ import torch
 from torch import nn
 
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-mlflow.set_experiment("mlflow-guide-logging")
+member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+mlflow.set_experiment(f"mlflow-guide-logging/{member}")  # <project>/<member>
 
 net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 input_example = np.random.default_rng(0).random((8, 4), dtype=np.float32)

@@ -4,8 +4,13 @@ import time
 
 MINDGARAGE_MLFLOW_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
 
-# Experiment: the name of this config file, filled in by MMEngine when it loads it.
-exp_name = "{{fileBasenameNoExtension}}"
+# Experiment: <project>/<member>, the lab's rule. The project is this config file's name,
+# filled in by MMEngine when it loads it; the member is you, as you sign in to the server,
+# or else your login name. (__import__: see register_mlflow_backend_with_accepted_names.)
+mlflow_member = __import__("os").environ.get("MLFLOW_TRACKING_USERNAME") or (
+    __import__("getpass").getuser()
+)
+exp_name = "{{fileBasenameNoExtension}}/" + mlflow_member
 # Run: the time the training started, such as 20250131_142501.
 run_name = time.strftime("%Y%m%d_%H%M%S", time.localtime())
 

@@ -1,13 +1,17 @@
 """Quick start: train a small PyTorch model and track it on the lab's server."""
 
 import csv
+import getpass
+import os
 
 import mlflow
 import torch
 from torch import nn
 
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-mlflow.set_experiment("mlflow-guide-quickstart")
+# The lab names experiments <project>/<member>: this one is yours alone.
+member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+mlflow.set_experiment(f"mlflow-guide-quickstart/{member}")
 
 params = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "hidden_units": 16}
 

@@ -123,8 +123,11 @@ class Browser:
     def __post_init__(self) -> None:
         self.guard = Guard(self.lab_host)
 
-    def new_context(self):
-        """A fresh context (no cookies, no stored UI settings), guarded, like a new reader's."""
+    def new_context(self, **options):
+        """A fresh context (no cookies, no stored UI settings), guarded, like a new reader's.
+
+        ``options`` go to Playwright's ``new_context`` (``http_credentials``, say).
+        """
         if self._browser is None:
             self._launch()
         context = self._browser.new_context(
@@ -133,6 +136,7 @@ class Browser:
             service_workers="block",
             locale="en-US",
             timezone_id="UTC",
+            **options,
         )
         context.route("**/*", self.guard)
         return context

@@ -131,3 +131,15 @@ def redirect(public_url: str, local_url: str) -> None:
     if not _is_loopback(local.hostname):
         raise ValueError(f"can only redirect to loopback, not {local_url}")
     _redirects[(public.hostname, public.port or 80)] = (local.hostname, local.port or 80)
+
+
+def send_lab_url_to(url: str) -> None:
+    """From now on the lab's URL reaches ``url`` (one of the tests' servers), in MLflow too."""
+    from labdocs.lab import LAB_TRACKING_URI
+
+    redirect(LAB_TRACKING_URI, url)
+    # MLflow keeps its HTTP connections open in cached sessions: drop them, or a connection
+    # opened to the other server would go on serving the lab's URL.
+    from mlflow.utils.request_utils import _cached_get_request_session
+
+    _cached_get_request_session.cache_clear()

@@ -171,11 +171,11 @@ def page_sandbox(request: pytest.FixtureRequest, mlflow_server, tmp_path_factory
 @pytest.fixture(scope="module")
 def auth_page_sandbox(page_sandbox, auth_server: AuthServer, mlflow_server: ThrowawayServer):
     """``page_sandbox``, with the lab's URL reaching the authenticated server during the page."""
-    _send_lab_url_to(auth_server.url)
+    network.send_lab_url_to(auth_server.url)
     try:
         yield page_sandbox
     finally:
-        _send_lab_url_to(mlflow_server.url)
+        network.send_lab_url_to(mlflow_server.url)
 
 
 @pytest.fixture
@@ -191,15 +191,6 @@ def _sandbox(request: pytest.FixtureRequest, folder, where: str):
         yield folder
     if left_open and request.session.testsfailed == failed_before:
         raise left_open_error(where, left_open)
-
-
-def _send_lab_url_to(url: str) -> None:
-    network.redirect(LAB_TRACKING_URI, url)
-    # MLflow keeps its HTTP connections open in cached sessions: drop them, or a connection
-    # opened to the other server would go on serving the lab's URL.
-    from mlflow.utils.request_utils import _cached_get_request_session
-
-    _cached_get_request_session.cache_clear()
 
 
 @pytest.fixture(scope="session")

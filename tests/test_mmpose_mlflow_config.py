@@ -18,6 +18,7 @@ test_mmpose_mlflow_config_rtmpose.py with a real RTMPose training.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 from pathlib import Path
@@ -40,6 +41,12 @@ from labdocs.mmengine_stand_in import (
 
 PAGE = RECIPE.parents[1] / "docs" / "guides" / "mlflow" / "mmpose.rst"
 RUN_NAME = re.compile(r"^\d{8}_\d{6}$")  # the page's time.strftime('%Y%m%d_%H%M%S')
+
+
+def experiment_of(config_name: str) -> str:
+    """The experiment the config names: ``<config file>/<member>``, the lab's rule (no
+    MLFLOW_TRACKING_USERNAME here: the member is the login name)."""
+    return f"{config_name}/{getpass.getuser()}"
 
 
 # -- each test in its own world (the `sandbox` fixture) ------------------------------
@@ -66,8 +73,8 @@ def test_the_recipe_trains_and_logs_to_the_lab_server(sandbox: Path, server: Mlf
     runner = Runner.from_cfg(cfg)
     runner.train()
 
-    # The experiment is named after the config file: '{{fileBasenameNoExtension}}'.
-    run = only_run(server, "mmpose_mlflow_config")
+    # The experiment: the config file's name ('{{fileBasenameNoExtension}}'), then the member.
+    run = only_run(server, experiment_of("mmpose_mlflow_config"))
     assert run.info.status == "FINISHED"
     # The run is named after the time the config was loaded.
     assert RUN_NAME.match(run.info.run_name), run.info.run_name
@@ -87,15 +94,15 @@ def test_the_recipe_trains_and_logs_to_the_lab_server(sandbox: Path, server: Mlf
 
     # The whole config, flattened into parameters, and as config.py.
     params = run.data.params
-    assert params["exp_name"] == "mmpose_mlflow_config"
+    assert params["exp_name"] == experiment_of("mmpose_mlflow_config")
     assert params["MINDGARAGE_MLFLOW_TRACKING_URI"] == LAB_TRACKING_URI
     assert params["vis_backends.1.type"] == "MLflowAcceptedNamesVisBackend"  # the page's fix
     assert params["vis_backends.1.tracking_uri"] == LAB_TRACKING_URI
-    assert params["visualizer.vis_backends.1.exp_name"] == "mmpose_mlflow_config"
+    assert params["visualizer.vis_backends.1.exp_name"] == experiment_of("mmpose_mlflow_config")
     assert params["visualizer.vis_backends.1.run_name"] == run.info.run_name
     assert params["optim_wrapper.optimizer.lr"] == "0.01"
     config_py = mlflow.artifacts.load_text(f"runs:/{run_id}/config.py")
-    assert "exp_name = 'mmpose_mlflow_config'" in config_py
+    assert f"exp_name = '{experiment_of('mmpose_mlflow_config')}'" in config_py
 
     # At the end, the files of the work_dir: the config, the log, the scalars.
     timestamp = runner.timestamp
@@ -139,7 +146,7 @@ def test_after_training_plain_mlflow_calls_go_to_the_lab_server(
     on_server = server.get_run(evaluation.info.run_id)
     assert on_server.data.metrics == {"accuracy": 0.9}
     # ... and in the training's experiment, which stays the active one, too.
-    experiment = server.get_experiment_by_name("mmpose_after_training")
+    experiment = server.get_experiment_by_name(experiment_of("mmpose_after_training"))
     assert experiment is not None
     assert on_server.info.experiment_id == experiment.experiment_id
     runs = server.search_runs([experiment.experiment_id])
@@ -170,7 +177,7 @@ def test_without_tracking_uri_mlflow_refuses_mmengines_file_store(
     # MMEngine pointed MLflow at the visualizer's folder: <work_dir>/<timestamp>/vis_data.
     work_dir = re.escape(str(sandbox / "work_dirs"))
     assert re.fullmatch(rf"file://{work_dir}/\d{{8}}_\d{{6}}/vis_data", mlflow.get_tracking_uri())
-    assert server.get_experiment_by_name("mmpose_no_tracking_uri") is None
+    assert server.get_experiment_by_name(experiment_of("mmpose_no_tracking_uri")) is None
 
 
 # -- (c) the old text's trailing commas ----------------------------------------------

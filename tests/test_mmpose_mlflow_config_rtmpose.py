@@ -19,6 +19,7 @@ an error. Elsewhere (``nox -s doctest``) this module is skipped.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -254,9 +255,11 @@ def test_rtmpose_training_with_the_page_config_reaches_mlflow(sandbox: Path, ser
     assert type(metric).__name__ == "CocoMetric"
     runner.train()
 
-    # The experiment is named after the config file; the run after the time it started.
-    experiment = server.get_experiment_by_name(name)
-    assert experiment is not None, f"no experiment {name!r} on the server"
+    # The experiment: the config file's name, then the member (the lab's rule); the run:
+    # the time it started.
+    experiment_name = f"{name}/{getpass.getuser()}"
+    experiment = server.get_experiment_by_name(experiment_name)
+    assert experiment is not None, f"no experiment {experiment_name!r} on the server"
     [run] = server.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert RUN_NAME.match(run.info.run_name), run.info.run_name
@@ -289,14 +292,14 @@ def test_rtmpose_training_with_the_page_config_reaches_mlflow(sandbox: Path, ser
 
     # The config, as parameters and as config.py; the work_dir's files at the end.
     params = run.data.params
-    assert params["exp_name"] == name
+    assert params["exp_name"] == experiment_name
     assert params["visualizer.type"] == "PoseLocalVisualizer"
     assert params["visualizer.vis_backends.1.tracking_uri"] == LAB_TRACKING_URI
     assert params["model.backbone.type"] == "CSPNeXt"
     assert params["model.head.type"] == "RTMCCHead"
     assert params["val_evaluator.type"] == "CocoMetric"
     config_py = mlflow.artifacts.load_text(f"runs:/{run_id}/config.py")
-    assert f"exp_name = '{name}'" in config_py
+    assert f"exp_name = '{experiment_name}'" in config_py
     assert "type='MLflowAcceptedNamesVisBackend'" in config_py
     assert f"{name}.py" in {a.path for a in server.list_artifacts(run_id)}
 

@@ -62,6 +62,6 @@ def test_each_page_works_in_its_own_experiment():
     for page, files in SHOWN.items():
         # An included example logs for the page that includes it.
         text = page.read_text() + "".join(f.read_text() for f in files if f.suffix == ".py")
-        for name in set(re.findall(r"set_experiment\(\s*[\"']([^\"']+)[\"']", text)):
+        for name in set(re.findall(r"set_experiment\(\s*f?[\"']([^\"']+)[\"']", text)):
             assert name not in owner, f"{page} and {owner[name]} both log to experiment {name!r}"
             owner[name] = page

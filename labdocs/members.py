@@ -1,0 +1,313 @@
+"""The lab's members: who runs a page, and the member pages run again by a second member.
+
+The lab is one long-lived server and many members running the same examples. So the
+member pages (``MEMBER_PAGES``) run, besides their usual run, against the one
+authenticated server (auth.py, the admin page's ``examples/lab_server.sh``) as two lab
+members one after the other: the first (``auth.MEMBER_USERNAME``), then a second one,
+whose examples must pass as the first one's did, on a server that already holds the first
+one's experiments. Each run is a pytest File node of its own (``MemberPageRun``), so it
+gets its own sandbox, and its items carry the member's name in their node ids.
+
+In a member run, a page's namespace holds the member's world: ``mlflow_server`` is the
+authenticated server (the hidden checks ask it, signed in as the member), ``auth_server``
+knows the member as its ``member`` (the placeholders a page exports become theirs),
+``lab_member`` is who they are, and ``ui`` is a browser signed in as them.
+
+For the plain runs the reader is ``READER``, the name the pages show: the examples find
+their member's name with ``getpass.getuser()`` there, which reads ``LOGNAME``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sybil import Sybil
+from sybil.integration.pytest import SybilFile, SybilItem
+
+from labdocs import network
+from labdocs.auth import MEMBER_USERNAME, AuthServer, Credentials
+from labdocs.browser import Browser
+from labdocs.lab import LAB_HOST
+from labdocs.pages import ROOT, SYNTAX, is_auth_page
+from labdocs.parsers import parsers
+from labdocs.sandbox import left_open_error, within_sandbox
+from labdocs.ui import UI
+
+# The name the pages show for the reader (``mlflow-guide-results/jdoe``): the login name
+# of the plain runs' reader.
+READER = "jdoe"
+SECOND_MEMBER_USERNAME = "second-member"
+# The pages lab members follow, each of which logs runs. Relative, without suffix.
+MEMBER_PAGES = [
+    "docs/guides/mlflow/quick-start",
+    "docs/guides/mlflow/getting-started",
+    "docs/guides/mlflow/logging",
+    "docs/guides/mlflow/common-tasks",
+    "docs/guides/mlflow/viewing-results",
+    "docs/guides/mlflow/mmpose",
+    "docs/guides/mlflow/notebooks",
+    "docs/guides/mlflow/signing-in",
+]
+
+
+@dataclass(frozen=True)
+class LabMember:
+    """Who runs a page: the name its experiments end in, and how they sign in (if they do)."""
+
+    name: str
+    credentials: Credentials | None = None
+
+
+def is_member_page(page: Path) -> bool:
+    return str(page.resolve().relative_to(ROOT).with_suffix("")) in MEMBER_PAGES
+
+
+_colleagues: dict[tuple[str, str], Credentials] = {}
+
+
+def colleague(auth: AuthServer, username: str) -> Credentials:
+    """A member an admin created on this server: created on first use, the same after."""
+    key = (auth.url, username)
+    if key not in _colleagues:
+        _colleagues[key] = auth.create_user(username)
+    return _colleagues[key]
+
+
+def refuses_within(auth: AuthServer, who: Credentials, seconds: float = 12.0) -> None:
+    """The server refuses ``who`` (401) within ``seconds``: each worker remembers a checked
+    password for ``auth_cache_ttl_seconds`` (examples/basic_auth.ini), and a password change
+    clears only the cache of the worker that made it."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with auth.signed_in(who):
+            try:
+                MlflowClient(auth.url).search_experiments(max_results=1)
+            except MlflowException as error:
+                assert "failed with error code 401" in str(error), str(error)
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{who.username}'s old password still works after {seconds} s")
+        time.sleep(0.5)
+
+
+# -- the plain runs' reader -----------------------------------------------------------
+
+
+# DOCS_MEMBER_RUNS=off leaves the member runs out: tools/compatibility.py measures client
+# and server versions, and servers before 3.5 cannot run the lab's start script.
+ENV_MEMBER_RUNS = "DOCS_MEMBER_RUNS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # getpass.getuser() reads LOGNAME first: the plain runs' reader is the pages' jdoe.
+    os.environ["LOGNAME"] = os.environ["USER"] = READER
+    if os.environ.get(ENV_MEMBER_RUNS, "on") != "off":
+        register_member_runs(config)
+
+
+@pytest.fixture(scope="module")
+def lab_member(request: pytest.FixtureRequest) -> LabMember:
+    """Who runs this page: on a sign-in page, the authenticated server's member; else READER."""
+    if is_auth_page(Path(str(request.node.path))):
+        auth: AuthServer = request.getfixturevalue("auth_server")
+        return LabMember(auth.member.username, auth.member)
+    return LabMember(getpass.getuser())
+
+
+# -- the member runs ----------------------------------------------------------------------
+
+MEMBER_RUN_FIXTURES = ["mlflow_server", "auth_server", "member_page"]
+
+
+class MemberItem(SybilItem):
+    """An example of a member run: its namespace holds the member's world (see above)."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.example.namespace.update(self.funcargs["member_page"])
+
+
+class MemberPageRun(SybilFile):
+    """One page, run by one lab member against the authenticated server."""
+
+    member_username: str
+
+    def collect(self):
+        for sybil in self.sybils:
+            document = sybil.parse(self.path)
+            self.documents.append(document)
+            for example in document.examples():
+                yield MemberItem.from_parent(self, sybil=sybil, example=example)
+
+
+@dataclass(frozen=True)
+class MemberRuns:
+    """A collector plugin: every member page, run as ``username`` (one plugin per member)."""
+
+    username: str
+    also_sign_in_pages: bool  # the sign-in pages' own run is the first member's already
+
+    def pytest_collect_file(self, file_path: Path, parent):
+        if file_path.suffix not in SYNTAX or not is_member_page(file_path):
+            return None
+        if is_auth_page(file_path) and not self.also_sign_in_pages:
+            return None
+        sybil = Sybil(
+            parsers(SYNTAX[file_path.suffix]),
+            patterns=[file_path.name],
+            fixtures=MEMBER_RUN_FIXTURES,
+            name=f"as {self.username}",
+        )
+        relative = file_path.resolve().relative_to(parent.config.rootpath)
+        run = MemberPageRun.from_parent(
+            parent, path=file_path, sybils=[sybil], nodeid=f"{relative}[as {self.username}]"
+        )
+        run.member_username = self.username
+        return run
+
+
+def register_member_runs(config: pytest.Config) -> None:
+    """The member runs: the first member on the pages not about signing in, then the second
+    member on all member pages."""
+    # pluggy calls the last registered first: the second member is registered first, so
+    # that each page's first member run is collected, and runs, before its second.
+    config.pluginmanager.register(MemberRuns(SECOND_MEMBER_USERNAME, True), "members-second")
+    config.pluginmanager.register(MemberRuns(MEMBER_USERNAME, False), "members-first")
+
+
+@pytest.fixture(scope="module")
+def member_page(
+    request: pytest.FixtureRequest,
+    auth_server: AuthServer,
+    mlflow_server,
+    ui_browser: Browser,
+    tmp_path_factory,
+):
+    """A member run's world: its sandbox, the lab's URL sent to the authenticated server,
+    the member's credentials exported as the signing-in page says (unless the page signs
+    in itself), and the namespace entries that make the page the member's."""
+    run: MemberPageRun = request.node
+    page = Path(str(run.path))
+    if run.member_username == MEMBER_USERNAME:
+        credentials = auth_server.member
+    else:
+        credentials = colleague(auth_server, run.member_username)
+    as_member = dataclasses.replace(auth_server, member=credentials)
+    # Playwright's sync API runs one instance per thread: the plain pages' Chromium stops
+    # (it starts again if a plain page needs it), the member's own starts when needed.
+    ui_browser.close()
+    browser = SignedInBrowser(
+        LAB_HOST, auth_server.url, ui_browser.chromium, credentials=credentials
+    )
+    failed_before = request.session.testsfailed
+    left_open: list[str] = []
+    try:
+        with within_sandbox(tmp_path_factory.mktemp("member-page"), left_open):
+            network.send_lab_url_to(auth_server.url)
+            if not is_auth_page(page):  # the reader exported them before the page
+                os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
+                os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
+            member_ui = MemberUI(browser, page, credentials.username)
+            try:
+                yield {
+                    "mlflow_server": auth_server.server,
+                    "auth_server": as_member,
+                    "lab_member": LabMember(credentials.username, credentials),
+                    "ui": member_ui,
+                }
+            finally:
+                member_ui.close()
+                network.send_lab_url_to(mlflow_server.url)
+    finally:
+        browser.close()
+    if left_open and request.session.testsfailed == failed_before:
+        raise left_open_error("this page", left_open)
+
+
+# -- the member's browser ---------------------------------------------------------------
+
+
+@dataclass
+class SignedInBrowser(Browser):
+    """Chromium whose contexts sign in to the authenticated server as a member."""
+
+    credentials: Credentials | None = None
+
+    def new_context(self, **options):
+        login = {"username": self.credentials.username, "password": self.credentials.password}
+        return super().new_context(http_credentials=login, **options)
+
+
+PAGE_MEMBER = re.compile(rf"(?<=/){READER}\b")
+
+
+class MemberUI(UI):
+    """The page's UI walk as a member: the page's ``.../jdoe`` names are the member's."""
+
+    def __init__(self, browser: Browser, page_path: Path, member: str) -> None:
+        super().__init__(browser, page_path)
+        self.member = member
+
+    def as_member(self, text: str) -> str:
+        return PAGE_MEMBER.sub(self.member, text)
+
+    def find(self, name: str, where: str = ""):
+        return super().find(self.as_member(name), where)
+
+    def shows(self, *texts: str) -> None:
+        super().shows(*map(self.as_member, texts))
+
+    def picture(self, name: str, *, shows: list[str], sidebar: bool = False) -> Path:
+        """What the picture shows is shown; the pictures themselves are the reader's."""
+        self.shows(*shows)
+        path = (self.page_path.parent / name).resolve()
+        self.pictured.add(path)
+        return path
+
+
+# -- the closing line ---------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    from labdocs.summary import outcomes, plural
+
+    outcome_of = outcomes(terminalreporter)
+    runs: dict[str, Counter[str]] = {}
+    pages: dict[str, set[str]] = {}
+    for item in terminalreporter.config.stash.get(_ITEMS, []):
+        member = item.parent.member_username
+        runs.setdefault(member, Counter())[outcome_of.get(item.nodeid, "not run")] += 1
+        pages.setdefault(member, set()).add(item.example.path)
+    for member, counts in runs.items():
+        line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        terminalreporter.write_line(
+            f"as {member} on the one authenticated server: "
+            f"{plural(sum(counts.values()), 'example')} on {plural(len(pages[member]), 'page')}"
+            f" ({line})"
+        )
+
+
+_ITEMS = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(trylast=True)  # after the plugin's sort (the authenticated server's last)
+def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
+    # The second member comes after everyone else, as on a server where colleagues ran the
+    # pages first (a stable sort: each page keeps its order).
+    items.sort(key=_is_second_member)
+    config.stash[_ITEMS] = [i for i in items if isinstance(i, MemberItem)]
+
+
+def _is_second_member(item: pytest.Item) -> bool:
+    return isinstance(item, MemberItem) and item.parent.member_username == SECOND_MEMBER_USERNAME
