@@ -8,12 +8,12 @@ drift run proposes the result); without it, pip-compile keeps every pin it can k
 (``doctest``, ``server-2.22.5``) lock only those inputs.
 
 A lock pins every package of its environment, transitive ones included, with the sha256 of
-every file of that version that pip could install here. pip-tools drives pip's own finder,
-so pip's configuration applies as it does to installs: on the lab machines that includes the
-local CPU torch wheel (``torch==2.13.0+cpu``, hashed from that file). The locks are for
-Linux x86_64 and CPython 3.11, where the project runs: pip's finder skips the files of other
-platforms. Each lock's header holds the digest of its input's requirements (includes
-followed), so a test sees a stale lock (tests/test_supply_chain.py).
+each file of that version on the index. pip-tools drives pip's own finder, so pip's
+configuration applies as it does to installs: on the lab machines that includes the local
+CPU torch wheel (``torch==2.13.0+cpu``, hashed from that file). The locks are resolved for
+Linux x86_64 and CPython 3.11, where the project runs (environment markers are evaluated for
+it). Each lock's header holds the digest of its input's requirements (includes followed), so
+a test sees a stale lock (tests/test_supply_chain.py).
 
 Three kinds of input:
 
