@@ -2,7 +2,7 @@
 
 nox -s docs              build the site into build/html (strict: a warning is an error)
 nox -s doctest           run every example on the site against a throwaway MLflow server
-nox -s lint              ruff, the pages' static checks (no server), sphinx-lint
+nox -s lint              ruff, the pages' static checks (no server), sphinx-lint, zizmor
 nox -s docs-live         preview the site, rebuilt on every save
 nox -s docs-published    the site as GitHub Actions publishes it, with its edit links
 nox -s linkcheck         check the external links
@@ -12,6 +12,7 @@ nox -s kill-drill        kill doctest sessions as people and CI do; print what w
 nox -s compatibility     the pages for other MLflow clients and servers; the site's table
 nox -s bench             the speed and memory figures of the README
 nox -s mlflow-inventory  remake the offline MLflow API inventory after changing the pin
+nox -s lock              lock requirements/*.in into hash-locked requirements/*.txt
 
 The DOCS_* variables that change what they do are listed on docs/contributing.md.
 """
@@ -37,23 +38,27 @@ REQUIREMENTS = HERE / "requirements"
 SPHINX_ARGS = ["-c", ".", "-n", "-W", "--keep-going", "-j", "auto"]
 
 
-def install(session: nox.Session, requirements: str, *upgrades: str) -> None:
-    """Install a requirements file (then ``upgrades``), skipping pip if nothing changed.
+def install(session: nox.Session, lockfile: str, *upgrades: str) -> None:
+    """Install a lock, requirements/<name>.txt, with --require-hashes (then ``upgrades``),
+    skipping pip if nothing changed.
 
-    A warm run then costs nothing here: pip alone takes seconds to confirm that a
-    satisfied MLflow + torch environment is satisfied.
+    A lock pins every package with its hashes (``nox -s lock`` writes it from
+    requirements/<name>.in): pip installs those files or fails. ``upgrades`` go beyond the
+    lock on purpose (the drift run's newest MLflow), resolved by pip without hashes. A warm
+    run then costs nothing here: pip alone takes seconds to confirm that a satisfied
+    MLflow + torch environment is satisfied.
     """
-    files = [REQUIREMENTS / requirements, *(REQUIREMENTS / f for f in _included(requirements))]
-    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files) + repr(upgrades).encode())
-    stamp = Path(session.virtualenv.location) / f".installed-{requirements}"
-    if stamp.exists() and stamp.read_text() == digest.hexdigest():
-        session.log(f"{requirements} unchanged since the last install: skipping pip")
+    file = REQUIREMENTS / lockfile
+    digest = hashlib.sha256(file.read_bytes() + repr(upgrades).encode()).hexdigest()
+    stamp = Path(session.virtualenv.location) / f".installed-{lockfile}"
+    if stamp.exists() and stamp.read_text() == digest:
+        session.log(f"{lockfile} unchanged since the last install: skipping pip")
         return
     stamp.unlink(missing_ok=True)
-    session.install("-r", str(REQUIREMENTS / requirements))
+    session.install("--require-hashes", "-r", str(file))
     if upgrades:
         session.install("--upgrade", *upgrades)
-    stamp.write_text(digest.hexdigest())
+    stamp.write_text(digest)
 
 
 def mlflow_under_test() -> tuple[str, ...]:
@@ -79,12 +84,6 @@ def server_under_test(session: nox.Session) -> dict[str, str]:
     wanted = os.environ.get("DOCS_MLFLOW_SERVER", "lab")
     found = session.run("python", "-m", "tools.mlflow_envs", "server", wanted, silent=True)
     return {"DOCS_MLFLOW_SERVER_BIN": found.strip().splitlines()[-1]}
-
-
-def _included(requirements: str) -> list[str]:
-    lines = (REQUIREMENTS / requirements).read_text().splitlines()
-    names = [line.split(None, 1)[1] for line in lines if line.startswith("-r ")]
-    return names + [n for name in names for n in _included(name)]
 
 
 @nox.session(python=PYTHON)
@@ -155,7 +154,7 @@ def kill_drill(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Print the speed and memory figures of doctest and docs (tools/benchmark.py)."""
-    install(session, "doctest.txt", "nox==2026.10.20")
+    install(session, "bench.txt")  # the doctest environment, and nox: the benchmark runs it
     session.run("python", "-m", "tools.benchmark", *session.posargs)
 
 
@@ -176,12 +175,25 @@ def mlflow_inventory(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (check and format) on the Python files and the pages' examples; sphinx-lint."""
+    """ruff (check and format) on the Python files and the pages' examples; sphinx-lint;
+    zizmor on the workflows."""
     install(session, "lint.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("python", "-m", "tools.lint_pages")  # the pages, as the doctests read them
     session.run("sphinx-lint", "docs")
+    # Offline: the audits that need GitHub's API (known-vulnerable action versions, impostor
+    # commits) cannot run here. Any finding fails.
+    session.run("zizmor", "--offline", ".github/workflows")
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Lock requirements/*.in into requirements/*.txt, every package pinned with its hashes
+    (tools/lock.py). ``nox -s lock -- --upgrade`` takes the newest releases the inputs allow
+    (the weekly drift run proposes that); ``nox -s lock -- doctest`` locks one input."""
+    install(session, "lock.txt")
+    session.run("python", "-m", "tools.lock", *session.posargs)
 
 
 # -- the site as GitHub Actions publishes it ----------------------------------------------
@@ -226,7 +238,7 @@ def mmpose(session: nox.Session) -> None:
     install(session, "mmpose.txt", *mlflow_under_test())  # drift: DOCS_MLFLOW_CLIENT=latest
     wheels = session.run(
         "python", "-m", "tools.build_mmpose_wheels", silent=True, stderr=None
-    ).split()  # its stdout: the wheels' paths; its progress goes to stderr
+    ).splitlines()  # its stdout: a line per wheel, path and hash; its progress goes to stderr
     install_without_dependencies(session, "mmpose-no-deps.txt", *wheels)
     session.run(
         "pytest", *(session.posargs or MMPOSE_TESTS),
@@ -235,16 +247,23 @@ def mmpose(session: nox.Session) -> None:
     )  # fmt: skip
 
 
-def install_without_dependencies(session: nox.Session, requirements: str, *wheels: str) -> None:
-    """``pip install --no-deps`` a requirements file and wheels, skipping pip if unchanged."""
-    file = REQUIREMENTS / requirements
+def install_without_dependencies(session: nox.Session, lockfile: str, *wheels: str) -> None:
+    """``pip install --no-deps --require-hashes`` a lock and locally built wheels, skipping
+    pip if unchanged.
+
+    ``wheels`` are pip requirement lines, ``<path> --hash=sha256:<hex>``, as
+    tools/build_mmpose_wheels.py prints them: the hash its build recorded, which pip checks.
+    """
+    file = REQUIREMENTS / lockfile
     digest = hashlib.sha256(file.read_bytes() + repr(wheels).encode()).hexdigest()
-    stamp = Path(session.virtualenv.location) / f".installed-{requirements}"
+    stamp = Path(session.virtualenv.location) / f".installed-{lockfile}"
     if stamp.exists() and stamp.read_text() == digest:
-        session.log(f"{requirements} and the wheels unchanged since the last install: skipping pip")
+        session.log(f"{lockfile} and the wheels unchanged since the last install: skipping pip")
         return
     stamp.unlink(missing_ok=True)
-    session.install("--no-deps", "-r", str(file), *wheels)
+    built = Path(session.virtualenv.location) / "built-wheels.txt"
+    built.write_text("".join(f"{wheel}\n" for wheel in wheels))
+    session.install("--no-deps", "--require-hashes", "-r", str(file), "-r", str(built))
     stamp.write_text(digest)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from labdocs import compatibility_table
 from labdocs.lab import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
-from tools import compatibility, mlflow_envs
+from tools import compatibility, lock, mlflow_envs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = json.loads(compatibility.OUT.read_text())
@@ -140,14 +140,25 @@ def test_an_old_server_without_its_pins_fails_at_once():
 
 
 def test_a_client_gets_the_test_environment_with_its_mlflow():
-    text = mlflow_envs.client_requirements("3.1.4")
-    assert "mlflow[auth]==3.1.4" in text and f"=={MLFLOW_VERSION}" not in text
-    assert "torch==2.13.0" in text and "sqlalchemy==" in text  # requirements/client-3.1.4.txt
+    text = mlflow_envs.client_requirements("3.1.4")  # its lock, requirements/client-3.1.4.txt
+    locked = lock.pins(text)
+    assert locked["mlflow"] == "3.1.4" and "--hash=sha256:" in text
+    assert locked["torch"].startswith("2.13.0") and locked["sqlalchemy"] == "2.0.58"
+    assert set(lock.pins(mlflow_envs.client_input(MLFLOW_VERSION))) <= set(locked)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "requirements").glob("server-*.txt")))
-def test_each_server_file_pins_its_own_version_and_no_torch(path):
+def test_the_pinned_client_gets_the_doctest_lock():
+    assert (
+        mlflow_envs.client_requirements(MLFLOW_VERSION)
+        == (ROOT / "requirements" / "doctest.txt").read_text()
+    )
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "requirements").glob("server-*.in")))
+def test_each_server_input_pins_its_own_version_and_its_lock_no_torch(path):
     version = path.stem.removeprefix("server-")
     requirements = [line for line in path.read_text().splitlines() if not line.startswith("#")]
     assert f"mlflow[auth]=={version}" in requirements
-    assert not any("torch" in line for line in requirements)  # a server needs none
+    locked = lock.pins(mlflow_envs.server_requirements(version))  # the lock, server-<v>.txt
+    assert locked["mlflow"] == version
+    assert not any("torch" in name for name in locked)  # a server needs none

@@ -371,6 +371,6 @@ def test_the_saved_copy_of_the_config_lacks_the_backend(sandbox: Path):
 
 
 def test_the_page_names_the_tested_mmpose():
-    pins = (ROOT / "requirements" / "mmpose-no-deps.txt").read_text()
+    pins = (ROOT / "requirements" / "mmpose-no-deps.in").read_text()
     assert f"mmpose=={mmpose.__version__}\n" in pins
     assert f"MMPose {mmpose.__version__}" in " ".join(PAGES[0].read_text().split())

@@ -10,11 +10,13 @@ while its requirements stay the same (a stamp, as noxfile.install() does).
   python -m tools.mlflow_envs newest          prints the newest MLflow that installs
 
 A version is a number, or ``lab`` (labdocs.lab.LAB_SERVER_MLFLOW_VERSION), ``pinned`` (the pin in
-requirements/doctest.txt) or ``newest``. A server gets ``requirements/server-<version>.txt``
+requirements/doctest.in) or ``newest``. A server gets the lock ``requirements/server-<version>.txt``
 if there is one (older servers need pins of their own), else ``mlflow[auth]==<version>``
-alone, from 3.10 on; a client gets ``requirements/doctest.txt`` with its MLflow instead of
-the pin, plus ``requirements/client-<version>.txt`` if there is one. Unsupported versions
-fail at once, saying why.
+alone, from 3.10 on; the pinned client gets the doctest lock, another client the lock
+``requirements/client-<version>.txt`` if there is one (``nox -s lock`` makes it from
+``doctest.in`` with that MLflow, plus ``client-<version>.in``), else that same input, unlocked.
+A lock installs with ``--require-hashes``; a version without one (the newest, which the drift
+run measures) installs what pip resolves today. Unsupported versions fail at once, saying why.
 """
 
 from __future__ import annotations
@@ -58,29 +60,41 @@ def version_of(name: str) -> str:
 
 
 def server_requirements(version: str) -> str:
-    path = REQUIREMENTS / f"server-{version}.txt"
-    if path.is_file():
-        return path.read_text()
+    lock = REQUIREMENTS / f"server-{version}.txt"
+    if lock.is_file():
+        return lock.read_text()
     if tuple(map(int, version.split("."))) >= GENERIC_SERVER_SINCE:
         return f"mlflow[auth]=={version}\n"
     raise EnvError(
-        f"MLflow server {version} is not supported here: there is no {path.relative_to(ROOT)}, "
+        f"MLflow server {version} is not supported here: there is no {lock.relative_to(ROOT)}, "
         "and servers before 3.10 need pins of their own (2.22.5's and 3.1.4's sqlite store "
-        "dies with SQLAlchemy 2.1). To add it, write that file: see "
-        "requirements/server-2.22.5.txt."
+        "dies with SQLAlchemy 2.1). To add it, write requirements/server-<version>.in (see "
+        "requirements/server-2.22.5.in) and lock it: nox -s lock."
     )
 
 
-def client_requirements(version: str) -> str:
+def client_input(version: str) -> str:
+    """doctest.in with this MLflow instead of the pin, plus client-<version>.in if any."""
     if not VERSION.match(version) or int(version.split(".")[0]) < 3:
         raise EnvError(
             f"MLflow client {version!r} is not supported: the guide's examples are written for "
             "MLflow 3 (name=, LoggedModel, pt2); give a 3.x.y version"
         )
-    doctest = (REQUIREMENTS / "doctest.txt").read_text()
+    doctest = (REQUIREMENTS / "doctest.in").read_text()
     text = MLFLOW_PIN.sub(f"mlflow[auth]=={version}", doctest, count=1)
-    extra = REQUIREMENTS / f"client-{version}.txt"
+    extra = REQUIREMENTS / f"client-{version}.in"
     return text + ("\n" + extra.read_text() if extra.is_file() else "")
+
+
+def client_requirements(version: str) -> str:
+    """The client's lock if it has one (the pin's is the doctest lock), else its input."""
+    text = client_input(version)  # unsupported versions fail here, lock or not
+    from labdocs import lab
+
+    lock = REQUIREMENTS / (
+        "doctest.txt" if version == lab.MLFLOW_VERSION else f"client-{version}.txt"
+    )
+    return lock.read_text() if lock.is_file() else text
 
 
 def build(kind: str, version: str) -> Path:
@@ -100,6 +114,10 @@ def build(kind: str, version: str) -> Path:
     listed.write_text(requirements)
     print(f"installing MLflow {kind} {version} into {folder} ...", file=sys.stderr, flush=True)
     pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(listed)]
+    if "--hash=" in requirements:
+        pip.append("--require-hashes")  # a lock: every file pip installs is the one it hashed
+    else:
+        print(f"MLflow {kind} {version} has no lock: pip resolves it anew", file=sys.stderr)
     result = subprocess.run(pip, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
         raise EnvError(f"pip could not install MLflow {kind} {version}:\n{result.stderr[-3000:]}")
