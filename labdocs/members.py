@@ -279,16 +279,25 @@ class MemberUI(UI):
 # -- the closing line ---------------------------------------------------------------------
 
 
+MEMBER_RUN = re.compile(r"\[as (?P<member>[^\]]+)\]::")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    """A line per member: how the member runs went (in a parallel session too: the examples
+    are the session's, plugin.py)."""
+    from labdocs.plugin import STARTED
     from labdocs.summary import outcomes, plural
 
     outcome_of = outcomes(terminalreporter)
     runs: dict[str, Counter[str]] = {}
     pages: dict[str, set[str]] = {}
-    for item in terminalreporter.config.stash.get(_ITEMS, []):
-        member = item.parent.member_username
-        runs.setdefault(member, Counter())[outcome_of.get(item.nodeid, "not run")] += 1
-        pages.setdefault(member, set()).add(item.example.path)
+    for nodeid, _, page in config.stash[STARTED].examples:
+        found = MEMBER_RUN.search(nodeid)
+        if found is None:
+            continue
+        member = found["member"]
+        runs.setdefault(member, Counter())[outcome_of.get(nodeid, "not run")] += 1
+        pages.setdefault(member, set()).add(page)
     for member, counts in runs.items():
         line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         terminalreporter.write_line(
@@ -298,15 +307,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         )
 
 
-_ITEMS = pytest.StashKey[list]()
-
-
 @pytest.hookimpl(trylast=True)  # after the plugin's sort (the authenticated server's last)
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
     # The second member comes after everyone else, as on a server where colleagues ran the
     # pages first (a stable sort: each page keeps its order).
     items.sort(key=_is_second_member)
-    config.stash[_ITEMS] = [i for i in items if isinstance(i, MemberItem)]
 
 
 def _is_second_member(item: pytest.Item) -> bool:

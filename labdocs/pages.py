@@ -32,7 +32,9 @@ def pages() -> list[Path]:
 
 
 def is_auth_page(page: Path) -> bool:
-    name = str(page.relative_to(ROOT).with_suffix(""))
+    if not page.resolve().is_relative_to(ROOT):
+        return False  # a page of a test's own, outside the site
+    name = str(page.resolve().relative_to(ROOT).with_suffix(""))
     return any(fnmatch(name, pattern) for pattern in AUTH_PAGES)
 
 

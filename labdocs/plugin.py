@@ -12,7 +12,11 @@ Top to bottom, as a session meets them:
   the session at once, saying so; a skipped example is reported at its page and line;
 - the end: the summary (summary.py), refusals of the guard fail the session, servers stop.
 
-State lives in ``config.stash``.
+Run in parallel (pytest-xdist, ``-n auto --dist loadfile``), each worker is such a
+session with its own server, and starts the authenticated one if it runs a test that needs
+it; a page's examples stay together, in order, in one worker. The controller starts no
+server: it gathers what the workers send (their examples, the guard's refusals) and prints
+the one summary. State lives in ``config.stash``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from labdocs.auth import AuthServer
 from labdocs.browser import Browser, NoBrowser, find_chromium
 from labdocs.interrupts import Interruptions
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.pages import is_auth_page
 from labdocs.sandbox import left_open_error, within_sandbox
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import ThrowawayServer, plain_server_command
@@ -60,7 +65,8 @@ class Started:
     chromium: str | NoBrowser  # found before HOME moves (Playwright's browsers live under it)
     server: ThrowawayServer | None = None
     auth: AuthServer | None = None
-    examples: list[pytest.Item] = field(default_factory=list)
+    examples: list[summary.Example] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # the guard's, in this or any worker
 
     def servers(self) -> list[ThrowawayServer]:
         return [s for s in (self.server, self.auth and self.auth.server) if s is not None]
@@ -72,6 +78,11 @@ class Started:
 
 
 STARTED = pytest.StashKey[Started]()
+
+
+def _controller(config: pytest.Config) -> bool:
+    """The controller of a parallel session: it runs no test itself."""
+    return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
 
 
 # -- configure ----------------------------------------------------------------------
@@ -91,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         config.option.basetemp = str(started.folder.pytest)
     config.stash[STARTED] = started
+    if _controller(config):
+        return
     network.install_guard()
     SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
     if not config.option.collectonly:
@@ -116,14 +129,18 @@ def _sybil_traceback_filter(original):
 
 
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
-    config.stash[STARTED].examples = [i for i in items if getattr(i, "example", None) is not None]
+    started = config.stash[STARTED]
+    started.examples = [summary.example(i) for i in items if getattr(i, "example", None)]
     # Tests of the authenticated server last (a stable sort: each page keeps its order), so
     # that server boots while the others run instead of being waited for first.
     items.sort(key=lambda item: "auth_server" in getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start booting the authenticated server now if a selected test needs it."""
+    """Start booting the authenticated server now if a selected test needs it (in a
+    parallel session, it starts when the worker that runs those tests first needs it)."""
+    if hasattr(session.config, "workerinput"):
+        return
     if not session.config.option.collectonly and any(
         "auth_server" in getattr(item, "fixturenames", ()) for item in session.items
     ):
@@ -136,29 +153,34 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # -- fixtures -------------------------------------------------------------------------
 
 
-def _ready(server: ThrowawayServer | AuthServer) -> None:
+def _ready(request: pytest.FixtureRequest, server: ThrowawayServer | AuthServer) -> None:
     """Wait for the server; if it cannot serve, stop the whole session with one message."""
     try:
         server.wait_ready()
     except ServerError as error:
-        pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
+        _stop(request.session, str(error))
+        pytest.skip(STOPPING)
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(pytestconfig: pytest.Config) -> ThrowawayServer:
+def mlflow_server(request: pytest.FixtureRequest) -> ThrowawayServer:
     """The throwaway server, ready. Checks ask it what the examples did."""
-    server = pytestconfig.stash[STARTED].server
+    server = request.config.stash[STARTED].server
     if server is None:
         pytest.fail("no throwaway MLflow server was started (collect-only run?)")
-    _ready(server)
+    _ready(request, server)
     return server
 
 
 @pytest.fixture(scope="session")
-def auth_server(pytestconfig: pytest.Config) -> AuthServer:
+def auth_server(request: pytest.FixtureRequest) -> AuthServer:
     """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
-    auth = pytestconfig.stash[STARTED].start_auth_server()
-    _ready(auth)  # and, the first time, create the lab member
+    try:
+        auth = request.config.stash[STARTED].start_auth_server()
+    except ServerError as error:  # a server version the lab script cannot run, say
+        _stop(request.session, str(error))
+        pytest.skip(STOPPING)
+    _ready(request, auth)  # and, the first time, create the lab member
     return auth
 
 
@@ -263,15 +285,16 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_setup(item: pytest.Item) -> None:
     asked = item.config.stash[STARTED].interruptions.signals
     if asked:
-        pytest.exit(f"interrupted by {asked[0]}", returncode=pytest.ExitCode.INTERRUPTED)
-    _stop_if_a_server_died(item.config)
+        raise KeyboardInterrupt(f"interrupted by {asked[0]}")
+    if _a_server_died(item.session):
+        pytest.skip(STOPPING)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
-    if report.failed:  # because the server died? Then say that, once, and stop.
-        _stop_if_a_server_died(item.config)
+    if report.failed and _a_server_died(item.session):  # say that, once, at the end
+        report.outcome, report.longrepr = "skipped", (str(item.path), 0, STOPPING)
     example = getattr(item, "example", None)
     if report.skipped and example is not None and isinstance(report.longrepr, tuple):
         # Where the skip is on the page, not where Sybil raised SkipTest.
@@ -279,27 +302,80 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     return report
 
 
-def _stop_if_a_server_died(config: pytest.Config) -> None:
-    for server in config.stash[STARTED].servers():
+def _a_server_died(session: pytest.Session) -> bool:
+    for server in session.config.stash[STARTED].servers():
         if server.exit_status() is not None:
             when = "died during the run" if server.ready else "exited before it was ready"
-            pytest.exit(str(server.died(when)), returncode=pytest.ExitCode.INTERNAL_ERROR)
+            _stop(session, str(server.died(when)))
+            return True
+    return False
+
+
+STOPPING = "the session is stopping: the reason is printed at its end"
+
+
+def _stop(session: pytest.Session, message: str) -> None:
+    """Stop the session after the test at hand, saying why once, at the end.
+
+    ``session.shouldstop`` rather than ``pytest.exit``: a worker of a parallel session
+    hands it to the controller, which stops every worker and prints it.
+    """
+    if not session.shouldstop:
+        session.shouldstop = message
 
 
 # -- the end --------------------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist sends workeroutput
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
-    session.config.stash[STARTED].interruptions.stop()
-    if network.refused and exitstatus == pytest.ExitCode.OK:
+    started = session.config.stash[STARTED]
+    started.interruptions.stop()
+    started.refused += network.refused
+    if hasattr(session.config, "workerinput"):
+        session.config.workeroutput["refused"] = started.refused
+    if started.refused and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # listed in the terminal summary
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """A file's tests in one worker, in order (a page's examples share its namespace); and
+    everything run against the authenticated server in one worker, which alone starts it:
+    the sign-in pages, and the member pages run by lab members (node ids ``page[as NAME]``,
+    members.py), the second member after the first."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileAndServer(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            if "[as " in file or is_auth_page(config.rootpath / file):
+                return "the authenticated server"
+            return file
+
+    return ByFileAndServer(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """A worker collected: its examples are the session's (each worker collects them all)."""
+    started = node.config.stash[STARTED]
+    if not started.examples:
+        started.examples = summary.examples_of(ids, node.config.rootpath)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """A worker ended: keep the refusals of its network guard."""
+    node.config.stash[STARTED].refused += getattr(node, "workeroutput", {}).get("refused", [])
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    summary.write(terminalreporter, config.stash[STARTED].examples)
-    if network.refused:
+    started = config.stash[STARTED]
+    summary.write(terminalreporter, started.examples)
+    if started.refused:
         terminalreporter.write_sep("!", "the network guard refused connections", red=True)
-        for what in dict.fromkeys(network.refused):
+        for what in dict.fromkeys(started.refused):
             terminalreporter.write_line(f"  {what}")
         terminalreporter.write_line(
             "Nothing of the tests may leave loopback: set what made these connections so "

@@ -130,7 +130,11 @@ FAULTY_PAGES = {
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faulty")
-    return run_pytest(folder, FAULTY_PAGES, "-o", "timeout=5", "-rA")
+    # In parallel, as the whole suite runs: each fault must still be reported at its page
+    # and line, the refusals of every worker counted, one summary printed.
+    return run_pytest(
+        folder, FAULTY_PAGES, "-o", "timeout=5", "-rA", "-n", "2", "--dist", "loadfile"
+    )
 
 
 def outcome(result, test_id: str) -> str:
@@ -218,7 +222,7 @@ def test_a_dead_server_stops_the_run_at_once_with_one_message(tmp_path):
         ),
     }
     result, _, left = run_pytest(tmp_path, pages)
-    assert result.returncode == 3, result.stdout
+    assert result.returncode == pytest.ExitCode.INTERRUPTED, result.stdout
     assert result.stdout.count("died during the run") == 1, result.stdout
     assert "the throwaway MLflow server at http://127.0.0.1:" in result.stdout
     assert "(killed by SIGKILL)" in result.stdout
@@ -227,3 +231,9 @@ def test_a_dead_server_stops_the_run_at_once_with_one_message(tmp_path):
     assert "host='mindgarage07" not in result.stdout
     assert len(result.stdout.splitlines()) < 120
     assert left == []
+
+
+def test_one_summary_counts_every_worker_s_examples(faulty_run):
+    result, _, _ = faulty_run
+    assert len(re.findall(r"^-+ \d+ examples on 7 pages -+$", result.stdout, re.M)) == 1
+    assert "[gw1]" in result.stdout  # two workers ran them

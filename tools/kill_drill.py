@@ -33,7 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Several examples, one slow (log_model); and a page about signing in, so that the run
 # starts its authenticated server too (at the end of collection: it boots meanwhile).
 PAGES = ["docs/guides/mlflow/logging.rst", "docs/guides/mlflow/signing-in.md"]
-NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--", *PAGES]
+# In parallel, as the whole suite runs: two workers, each with its server (and -v, so that
+# the log names each example as it passes).
+PARALLEL = ["-n", "2", "--dist", "loadfile", "-v"]
+NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--", *PARALLEL, *PAGES]
 SETTLE = 15.0  # seconds the leftovers get to end after the run has ended
 
 
@@ -62,7 +65,8 @@ def leftovers(tag: str, deadline: float) -> tuple[list[str], list[str]]:
 
 
 def pytest_of(nox: subprocess.Popen) -> int | None:
-    """The pytest that nox started: its run folder is docs-run-<its pid>-..."""
+    """The pytest that nox started (the controller of its workers): its folder is
+    docs-run-<its pid>-..., and its workers' folders are inside."""
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             if parent_of(int(proc.name)) == nox.pid:
@@ -77,11 +81,12 @@ def parent_of(pid: int) -> int:
 
 
 def server_group(nox: subprocess.Popen) -> int | None:
-    """The process group of this run's throwaway server: its watchdog is pytest's child."""
+    """The process group of a throwaway server of this run: its watchdog is a worker's child."""
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
-            ours = parent_of(parent_of(int(proc.name))) == nox.pid  # watchdog, pytest, nox
+            worker = parent_of(int(proc.name))
+            ours = parent_of(parent_of(worker)) == nox.pid  # watchdog, worker, pytest, nox
             if ours and "processes.py" in cmdline and "--backend-store-uri" in cmdline:
                 return os.getpgid(int(proc.name))
         except (OSError, ValueError):
@@ -90,7 +95,9 @@ def server_group(nox: subprocess.Popen) -> int | None:
 
 
 def healthy(output: Path) -> bool:
-    return bool(re.search(r"logging\.rst \.", output.read_text(errors="replace")))
+    return bool(
+        re.search(r"PASSED docs/guides/mlflow/logging\.rst", output.read_text(errors="replace"))
+    )
 
 
 def case(name: str, act, expect) -> bool:
