@@ -2,6 +2,7 @@
 
     python -m tools.check_accessibility build/html            # fails on any violation
     python -m tools.check_accessibility build/html --report   # counts by rule, never fails
+    python -m tools.check_accessibility build/html --json     # every violation, as JSON
 
 Run by ``nox -s docs`` after the build. Every violation fails, whatever axe calls its
 impact: a reader who cannot reach a code block by keyboard is not helped by "moderate".
@@ -12,6 +13,7 @@ offline. axe-core's version is the one requirements/site-checks/package-lock.jso
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -109,8 +111,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path)
     parser.add_argument("--report", action="store_true", help="count by rule; do not fail")
+    parser.add_argument("--json", action="store_true", help="print the violations as JSON")
     args = parser.parse_args()
     found = audit(args.site)
+    if args.json:
+        print(json.dumps(found))
+        return 0
     if not args.report:
         for violation in found:
             targets = "; ".join(violation["targets"][:5])
