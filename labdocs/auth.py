@@ -1,37 +1,25 @@
-"""The authenticated throwaway server: the lab's own start script, on loopback.
+"""Signing in, for the tests: credentials generated per run, and MLflow's client signed in.
 
-docs/admin/tracking-server.md shows ``examples/lab_server.sh`` and
-``examples/basic_auth.ini``; this module runs exactly those (``servers.lab_server_script``
-substitutes only the data folder, host, port and allowed hosts), so the command the page
-shows is the command the tests start.
-
-The secret key and the admin's password are generated for each run (``secrets``). They
-live in this process and in the server's environment only: nothing is written into the
-repository, and the config copied into the server's temporary folder holds no secret.
+The authenticated server itself is the lab's deployment (deployment.py), started from the
+admin page's own files. Its secret key, its admin's password and its members' passwords are
+generated for each run (``secrets``): they live in this process, the server's environment
+and the run's folder only; nothing is written into the repository.
 
 Pages that sign in (``AUTH_PAGES`` in pages.py) show placeholders, never credentials:
 ``export MLFLOW_TRACKING_PASSWORD='<your password>'``. When the tests run such a page,
-the shell-export parser fills each placeholder in from ``AuthServer.placeholders`` (the
-page's ``auth_server``): the generated admin, and a lab member created for this run. Delete a page's
-export block and its examples run with no credentials, as a reader's would.
+the shell-export parser fills each placeholder in from ``Deployment.placeholders`` (the
+page's ``auth_server``): the generated admin, and a lab member created for this run. Delete a
+page's export block and its examples run with no credentials, as a reader's would.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from labdocs.servers import ThrowawayServer, find_mlflow, lab_server_script
-
-ROOT = Path(__file__).resolve().parents[2]
-LAB_SERVER_SCRIPT = ROOT / "examples" / "lab_server.sh"
-LAB_AUTH_CONFIG = ROOT / "examples" / "basic_auth.ini"
-MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
 CREDENTIAL_VARIABLES = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
 
@@ -46,70 +34,6 @@ class Credentials:
 
     def __repr__(self) -> str:  # never print a password into a test report
         return f"Credentials({self.username!r}, password=...)"
-
-
-@dataclass
-class AuthServer:
-    """The running authenticated server, its admin and (once ready) its lab member."""
-
-    server: ThrowawayServer
-    admin: Credentials
-    member: Credentials | None = None
-
-    @classmethod
-    def start(cls, mlflow: str | None = None) -> AuthServer:
-        """Launch examples/lab_server.sh in a temporary folder; return at once."""
-        config = configparser.ConfigParser()
-        config.read(LAB_AUTH_CONFIG)
-        admin = Credentials(config["mlflow"]["admin_username"], new_password())
-        server = ThrowawayServer.start(
-            lab_server_script(LAB_SERVER_SCRIPT, mlflow or find_mlflow()),
-            name="authenticated MLflow server (examples/lab_server.sh)",
-            copy_in=(LAB_AUTH_CONFIG,),
-            env={
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(32),
-                "MLFLOW_AUTH_ADMIN_PASSWORD": admin.password,
-            },
-        )
-        return cls(server, admin)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def wait_ready(self) -> float:
-        """Wait for the server; on first call, create the lab member. Returns seconds since start."""
-        seconds = self.server.wait_ready()
-        if self.member is None:
-            self.member = self.create_user(MEMBER_USERNAME)
-        return seconds
-
-    def stop(self) -> None:
-        self.server.stop()  # the whole process group, then the temporary folder
-
-    @property
-    def placeholders(self) -> dict[str, str]:
-        """What the placeholders that pages export stand for, in this run."""
-        if self.member is None:
-            raise RuntimeError("the authenticated server is not ready (call wait_ready)")
-        return {
-            "<your username>": self.member.username,
-            "<your password>": self.member.password,
-            "<admin password>": self.admin.password,
-        }
-
-    def signed_in(self, who: Credentials | None):
-        """See ``signed_in`` below: for the pages' hidden checks."""
-        return signed_in(who)
-
-    def create_user(self, username: str) -> Credentials:
-        """A new user with a generated password, created by the admin."""
-        from mlflow.server.auth.client import AuthServiceClient
-
-        user = Credentials(username, new_password())
-        with signed_in(self.admin):
-            AuthServiceClient(self.url).create_user(user.username, user.password)
-        return user
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from labdocs.parsers import (
 )
 from labdocs.ui import FigureParser, GuiLabelParser  # issue 13: the UI, in a browser
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
 SYNTAX = {".rst": "rest", ".md": "myst"}

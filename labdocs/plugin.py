@@ -32,7 +32,7 @@ from sybil.example import SybilFailure
 from sybil.integration.pytest import SybilItem
 
 from labdocs import network, summary
-from labdocs.auth import AuthServer
+from labdocs.deployment import Deployment
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.sandbox import RunFolder, clean_environment, left_open_error, sandboxed
 from labdocs.servers import ServerError, ThrowawayServer, find_mlflow, plain_server
@@ -56,15 +56,16 @@ class Run:
 
     folder: RunFolder
     server: ThrowawayServer | None = None
-    auth: AuthServer | None = None
+    auth: Deployment | None = None  # the lab's deployment: nginx, TLS, PostgreSQL
     examples: list[pytest.Item] = field(default_factory=list)
 
     def servers(self) -> list[ThrowawayServer]:
-        return [s for s in (self.server, self.auth and self.auth.server) if s is not None]
+        found = [self.server, *(self.auth.processes() if self.auth else [])]
+        return [s for s in found if s is not None]
 
-    def start_auth_server(self) -> AuthServer:
+    def start_auth_server(self) -> Deployment:
         if self.auth is None:
-            self.auth = AuthServer.start()
+            self.auth = Deployment.start()
         return self.auth
 
 
@@ -178,7 +179,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # -- fixtures -------------------------------------------------------------------------
 
 
-def _ready(server: ThrowawayServer | AuthServer) -> None:
+def _ready(server: ThrowawayServer | Deployment) -> None:
     """Wait for the server; if it cannot serve, stop the whole run with one message."""
     try:
         server.wait_ready()
@@ -197,8 +198,9 @@ def mlflow_server(pytestconfig: pytest.Config) -> ThrowawayServer:
 
 
 @pytest.fixture(scope="session")
-def auth_server(pytestconfig: pytest.Config) -> AuthServer:
-    """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
+def auth_server(pytestconfig: pytest.Config) -> Deployment:
+    """The lab's deployment (examples/deploy/: nginx with TLS, the start script, PostgreSQL),
+    ready, with a lab member. Its URL is the lab's https address."""
     auth = pytestconfig.stash[RUN].start_auth_server()
     _ready(auth)  # and, the first time, create the lab member
     return auth
@@ -211,13 +213,10 @@ def page_sandbox(request: pytest.FixtureRequest, mlflow_server, tmp_path_factory
 
 
 @pytest.fixture(scope="module")
-def auth_page_sandbox(page_sandbox, auth_server: AuthServer, mlflow_server: ThrowawayServer):
-    """``page_sandbox``, with the lab's URL reaching the authenticated server during the page."""
-    _send_lab_url_to(auth_server.url)
-    try:
-        yield page_sandbox
-    finally:
-        _send_lab_url_to(mlflow_server.url)
+def auth_page_sandbox(page_sandbox, auth_server: Deployment):
+    """``page_sandbox`` for a page about signing in: it shows the lab's https address, which
+    always reaches the deployment (deployment.py)."""
+    yield page_sandbox
 
 
 @pytest.fixture
@@ -233,15 +232,6 @@ def _sandbox(request: pytest.FixtureRequest, folder, where: str):
         yield folder
     if left_open and request.session.testsfailed == failed_before:
         raise left_open_error(where, left_open)
-
-
-def _send_lab_url_to(url: str) -> None:
-    network.redirect(LAB_TRACKING_URI, url)
-    # MLflow keeps its HTTP connections open in cached sessions: drop them, or a connection
-    # opened to the other server would go on serving the lab's URL.
-    from mlflow.utils.request_utils import _cached_get_request_session
-
-    _cached_get_request_session.cache_clear()
 
 
 # -- rules ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from labdocs.lab import LAB_TRACKING_URI, MLFLOW_VERSION
+from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI, MLFLOW_VERSION
 from labdocs.pages import DOCS, EXAMPLES, ROOT, included_files, pages
 
 PAGES = pages()
@@ -43,10 +43,13 @@ WRONG_PORT = LAB_TRACKING_URI.replace(":8001", ":8002")
 
 @pytest.mark.parametrize("path", PAGES + EXAMPLE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_lab_url_is_spelled_one_way(path):
-    """Tests redirect exactly labdocs.lab.LAB_TRACKING_URI; any other spelling would escape them."""
+    """Tests redirect exactly labdocs.lab.LAB_TRACKING_URI and LAB_HTTPS_TRACKING_URI (the
+    secured server's); any other spelling would escape them."""
+    known = (LAB_TRACKING_URI, WRONG_PORT, LAB_HTTPS_TRACKING_URI)
     for number, line in enumerate(path.read_text().splitlines(), 1):
         for url in LAB_URLS.findall(line):
-            assert url.startswith((LAB_TRACKING_URI, WRONG_PORT)), f"{path}:{number}: {url}"
+            assert url.startswith(known), f"{path}:{number}: {url}"
+            assert not url.startswith(f"{LAB_HTTPS_TRACKING_URI}:"), f"{path}:{number}: {url}"
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.suffix == ".rst"], ids=lambda p: p.name)
