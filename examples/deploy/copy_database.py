@@ -13,6 +13,26 @@ import sqlalchemy as sa
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
 
+def new_experiment_ids(reading, target) -> dict:
+    """Experiment IDs that do not fit PostgreSQL's integer column, and their new numbers.
+
+    A file store (mlruns) numbers experiments at random, up to 18 digits; SQLite takes them,
+    PostgreSQL does not. Such experiments get the next free small numbers. Their artifacts
+    stay where they are: their addresses (mlflow-artifacts:/<old ID>/...) are kept as text.
+    """
+    if target.dialect.name != "postgresql":
+        return {}
+    ids = [row[0] for row in reading.execute(sa.text("SELECT experiment_id FROM experiments"))]
+    small = [i for i in ids if i < 2**31]
+    free = max(small, default=0) + 1
+    renumbered = {}
+    for old in sorted(i for i in ids if i >= 2**31):
+        renumbered[old] = free
+        print(f"experiment {old} is now experiment {free}")
+        free += 1
+    return renumbered
+
+
 def copy(source_uri: str, target_uri: str) -> dict[str, tuple[int, int]]:
     SqlAlchemyStore(target_uri, "unused")  # MLflow's tables, at this version's schema
     source, target = sa.create_engine(source_uri), sa.create_engine(target_uri)
@@ -23,12 +43,18 @@ def copy(source_uri: str, target_uri: str) -> dict[str, tuple[int, int]]:
         runs = tables.tables["runs"]
         if writing.execute(sa.select(sa.func.count()).select_from(runs)).scalar():
             sys.exit(f"{target_uri} already holds runs: copy only into an empty database")
+        renumbered = new_experiment_ids(reading, target)
         for table in tables.sorted_tables:  # parents before the rows that point to them
             if table.name == "alembic_version":
                 continue
             if writing.execute(sa.select(sa.func.count()).select_from(table)).scalar():
                 writing.execute(table.delete())  # the few rows MLflow made, such as Default
             rows = [dict(row._mapping) for row in reading.execute(sa.select(table))]
+            if "experiment_id" in table.columns:
+                for row in rows:
+                    row["experiment_id"] = renumbered.get(
+                        row["experiment_id"], row["experiment_id"]
+                    )
             if rows:
                 writing.execute(table.insert(), rows)
             copied = writing.execute(sa.select(sa.func.count()).select_from(table)).scalar()

@@ -8,8 +8,8 @@
 set -euo pipefail
 umask 077
 
-store="${1:?give the old server's store: its mlflow.db or its mlruns folder}"
-artifacts="${2:?give the old server's artifact folder (mlartifacts)}"
+store="${1:?give the store of the old server: its mlflow.db or its mlruns folder}"
+artifacts="${2:?give the artifact folder of the old server (mlartifacts)}"
 data_dir="${LAB_MLFLOW_DIR:-/srv/mlflow}"
 export PGHOST="${LAB_PG_SOCKET_DIR:-/var/run/postgresql}"
 export PGPASSFILE="${PGPASSFILE:-/etc/mlflow/pgpass}"
