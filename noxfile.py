@@ -107,6 +107,12 @@ def linkcheck(session: nox.Session) -> None:
     session.run("python", "-m", "tools.linkcheck_report", "build/linkcheck/output.json")
 
 
+# The admin page's procedures on whole throwaway deployments, minutes each: the move from
+# the old server, backup and restore, restarts, upgrade and rollback. `nox -s deployment-drills`
+# runs them; `nox -s doctest` does only when named (`nox -s doctest -- tests/test_move.py`).
+DEPLOYMENT_DRILLS = ["tests/test_move.py", "tests/test_backup.py", "tests/test_upgrade.py"]
+
+
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server (labdocs/)."""
@@ -115,7 +121,20 @@ def doctest(session: nox.Session) -> None:
     # default gives it 0.3 s, then kills it).
     env = {ENV_CHROMIUM: chromium(session)}  # issue 13: fail now if there is no browser
     env |= server_under_test(session)  # issue 12
-    session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
+    args = session.posargs or [f"--ignore={drill}" for drill in DEPLOYMENT_DRILLS]
+    session.run("pytest", *args, env=env, interrupt_timeout=30, terminate_timeout=10)
+
+
+@nox.session(name="deployment-drills", python=PYTHON)
+def deployment_drills(session: nox.Session) -> None:
+    """The admin page's move, backup and restore, restarts, upgrade and rollback, each on
+    throwaway deployments (labdocs/deployment.py)."""
+    install(session, "doctest.txt")
+    env = server_under_test(session)
+    session.run(
+        "pytest", *(session.posargs or DEPLOYMENT_DRILLS), env=env,
+        interrupt_timeout=30, terminate_timeout=10,
+    )  # fmt: skip
 
 
 @nox.session(name="kill-drill", python=False)

@@ -288,6 +288,7 @@ class Deployment:
     db_password: str
     ca: Path
     mlflow: str
+    mlflow_env: dict[str, str] = field(default_factory=dict)  # for every MLflow process
     mlflow_processes: list[ThrowawayServer] = field(default_factory=list)
     nginx: ThrowawayServer | None = None
     member: Credentials | None = None
@@ -296,7 +297,13 @@ class Deployment:
 
     @classmethod
     def start(
-        cls, *, mlflow: str | None = None, processes: int = 1, route: bool = True
+        cls,
+        *,
+        mlflow: str | None = None,
+        processes: int = 1,
+        route: bool = True,
+        admin: Credentials | None = None,
+        env: dict[str, str] | None = None,
     ) -> Deployment:
         """Certificates, PostgreSQL (ready), then the MLflow processes and nginx (booting).
 
@@ -313,11 +320,12 @@ class Deployment:
             https_port=free_port(),
             http_port=free_port(),
             mlflow_ports=[free_port() for _ in range(processes)],
-            admin=Credentials(config["mlflow"]["admin_username"], new_password()),
+            admin=admin or Credentials(config["mlflow"]["admin_username"], new_password()),
             secret_key=secrets.token_hex(32),
             db_password=new_password(),
             ca=folder / "ca.pem",
             mlflow=mlflow or find_mlflow(),
+            mlflow_env=env or {},
         )
         try:
             deployment.postgres.init()
@@ -332,8 +340,10 @@ class Deployment:
             )
             (etc / "pgpass").chmod(0o600)
             shutil.copyfile(AUTH_CONFIG, etc / AUTH_CONFIG.name)
-            for port in deployment.mlflow_ports:
-                deployment.mlflow_processes.append(deployment.start_mlflow(port))
+            (deployment.folder / "srv").mkdir(mode=0o700)  # /srv/mlflow, as the page makes it
+            # The first process alone: on an empty database it creates MLflow's tables, and a
+            # second one starting meanwhile collides with it (wait_ready starts the others).
+            deployment.mlflow_processes.append(deployment.start_mlflow(deployment.mlflow_ports[0]))
             deployment.start_nginx()
         except BaseException:
             deployment.stop()
@@ -373,6 +383,7 @@ class Deployment:
                 "LAB_MLFLOW_PORT": str(port),
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret_key,
                 "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin.password,
+                **self.mlflow_env,
                 **(env or {}),
             },
         )
@@ -456,8 +467,11 @@ class Deployment:
         """Every MLflow process answers, and nginx passes the lab's URL on; on the first
         call, the lab member is created. Seconds since the start."""
         deadline = time.monotonic() + timeout
-        for process in self.mlflow_processes:
-            self.wait_for(process, f"http://127.0.0.1:{process.port}/health", deadline)
+        self.wait_for(self.mlflow_processes[0], self.health(0), deadline)
+        for port in self.mlflow_ports[len(self.mlflow_processes) :]:
+            self.mlflow_processes.append(self.start_mlflow(port))
+        for index, process in enumerate(self.mlflow_processes):
+            self.wait_for(process, self.health(index), deadline)
         self.wait_for(self.nginx, f"{self.url}/health", deadline)
         if self.member is None:
             self.member = self.create_user(MEMBER_USERNAME)
@@ -466,6 +480,9 @@ class Deployment:
         self.nginx.ready = True
         self.postgres.process.ready = True
         return time.monotonic() - self.started_at
+
+    def health(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.mlflow_ports[index]}/health"
 
     def wait_for(self, process: ThrowawayServer, url: str, deadline: float) -> None:
         while True:

@@ -14,6 +14,10 @@ import pytest
 from labdocs.deployment import Deployment
 from labdocs.servers import ServerError
 
+# Minutes, not the pages' 90 s: these deployments start one MLflow process after another
+# (two on an empty database would collide), and the drills run while the machine is busy.
+DRILL_READY_TIMEOUT = 300.0
+
 
 @pytest.fixture
 def fresh_deployment() -> Iterator[Callable[..., Deployment]]:
@@ -24,7 +28,7 @@ def fresh_deployment() -> Iterator[Callable[..., Deployment]]:
         started.append(deployment)
         with deployment.routed():
             try:
-                deployment.wait_ready()
+                deployment.wait_ready(timeout=DRILL_READY_TIMEOUT)
             except ServerError as error:
                 pytest.fail(str(error), pytrace=False)
         return deployment

@@ -23,6 +23,7 @@ from mlflow.server.auth.client import AuthServiceClient
 from labdocs import store_summary
 from labdocs.auth import signed_in
 from labdocs.deployment import DEPLOY, Deployment
+from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.servers import ThrowawayServer
 
@@ -73,7 +74,7 @@ def old_server(mlflow: str, store: str, artifacts: Path) -> ThrowawayServer:
         ], {}  # fmt: skip
 
     server = ThrowawayServer.start(command, name=f"old MLflow {OLD_VERSION} server ({store})")
-    server.wait_ready()
+    server.wait_ready(timeout=DRILL_READY_TIMEOUT)
     return server
 
 
@@ -118,7 +119,7 @@ def test_the_old_server_moves_whole(kind, fresh_deployment, tmp_path: Path):
 
     owners = tmp_path / "owners.csv"
     with deployment.routed():
-        deployment.wait_ready()
+        deployment.wait_ready(timeout=DRILL_READY_TIMEOUT)
         pose, segmentation = (deployment.create_user(name) for name in ("jdoe", "asmith"))
         owners.write_text("old-pose,jdoe\nold-segmentation,asmith\n")
         with signed_in(deployment.admin):

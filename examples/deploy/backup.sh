@@ -16,5 +16,8 @@ for database in mlflow mlflow_auth; do
 done
 # After the databases: every finished run in the dump has its artifacts in the copy. (Files
 # of runs logged meanwhile may be copied too; the restored server just does not list them.)
-cp -a "$data_dir/artifacts" "$target/artifacts"
+mkdir "$target/artifacts"
+if [ -d "$data_dir/artifacts" ]; then  # none before the first artifact is logged
+    cp -a "$data_dir/artifacts/." "$target/artifacts/"
+fi
 echo "backed up into $target"

@@ -17,7 +17,7 @@ done
 for database in mlflow mlflow_auth; do
     # Drops what the database holds (tables of a newer schema included), then restores.
     psql --no-psqlrc --username=mlflow --dbname="$database" --quiet \
-        --command='DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
+        --command='SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
     pg_restore --username=mlflow --dbname="$database" --no-owner --exit-on-error \
         "$backup/$database.dump"
 done
