@@ -39,7 +39,7 @@ from labdocs.deployment import (
     drop_open_connections,
     make_certificates,
 )
-from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI
+from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
 from labdocs.network import allowed_port, redirected
 from labdocs.pages import DOCS, included_files
 from labdocs.servers import free_port
@@ -53,6 +53,7 @@ NOT_AUTHENTICATED = (
 )
 PERMISSION_DENIED = "failed with error code 403 != 200. Response body: 'Permission denied'"
 URL = LAB_HTTPS_TRACKING_URI
+COMPATIBILITY = DOCS / "guides" / "mlflow" / "compatibility.rst"
 TROUBLESHOOTING = DOCS / "guides" / "mlflow" / "troubleshooting.rst"
 UNKNOWN_CA = "certificate verify failed: unable to get local issuer certificate"
 WRONG_NAME = "certificate verify failed: Hostname mismatch, certificate is not valid for"
@@ -236,7 +237,16 @@ def test_version_asks_for_a_password_and_health_does_not(auth_server: Deployment
     signed = _curl(
         "-u", f"{admin.username}:{admin.password}", f"{URL}/version", deployment=auth_server
     )
-    assert signed.stdout == "3.17.2"
+    assert signed.stdout == LAB_SERVER_MLFLOW_VERSION
+
+
+def test_the_compatibility_page_s_version_check_signs_in(auth_server: Deployment):
+    """The page's command, with the member's name and password (curl would ask for it)."""
+    shown = re.search(r"curl -u <your username> (\S+/version)", COMPATIBILITY.read_text())
+    assert shown, "the compatibility page shows no signed-in version check"
+    member = auth_server.member
+    done = _curl("-u", f"{member.username}:{member.password}", shown[1], deployment=auth_server)
+    assert done.stdout == LAB_SERVER_MLFLOW_VERSION, done.stdout + done.stderr
 
 
 def test_a_large_artifact_goes_through_nginx(auth_server: Deployment, tmp_path: Path):
