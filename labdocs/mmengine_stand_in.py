@@ -32,7 +32,7 @@ with warnings.catch_warnings():
 __all__ = ["EPOCHS", "ITERATIONS_PER_EPOCH", "RECIPE", "VISUALIZERS", "Runner", "add_training",
            "load_recipe"]  # fmt: skip
 
-RECIPE = Path(__file__).resolve().parents[2] / "examples" / "mmpose_mlflow_config.py"
+RECIPE = Path(__file__).resolve().parents[1] / "examples" / "mmpose_mlflow_config.py"
 
 try:
     import mmpose  # noqa: F401

@@ -31,7 +31,7 @@ from sybil import Document, Example, Region
 from labdocs.browser import Browser
 from labdocs.lab import LAB_TRACKING_URI
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
 TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
