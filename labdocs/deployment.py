@@ -284,8 +284,8 @@ class Deployment:
     http_port: int
     mlflow_ports: list[int]
     admin: Credentials
-    secret_key: str
-    db_password: str
+    flask_key: str
+    database_secret: str
     ca: Path
     mlflow: str
     mlflow_env: dict[str, str] = field(default_factory=dict)  # for every MLflow process
@@ -321,8 +321,8 @@ class Deployment:
             http_port=free_port(),
             mlflow_ports=[free_port() for _ in range(processes)],
             admin=admin or Credentials(config["mlflow"]["admin_username"], new_password()),
-            secret_key=secrets.token_hex(32),
-            db_password=new_password(),
+            flask_key=secrets.token_hex(32),
+            database_secret=new_password(),
             ca=folder / "ca.pem",
             mlflow=mlflow or find_mlflow(),
             mlflow_env=env or {},
@@ -330,13 +330,13 @@ class Deployment:
         try:
             deployment.postgres.init()
             deployment.postgres.start()  # its watchdog owns the whole folder
-            deployment.postgres.setup(deployment.db_password)
+            deployment.postgres.setup(deployment.database_secret)
             etc = deployment.etc
             etc.mkdir(mode=0o700)
             make_certificates(etc)
             shutil.copyfile(etc / "ca.pem", deployment.ca)
             (etc / "pgpass").write_text(
-                PGPASS.read_text().replace("<database password>", deployment.db_password)
+                PGPASS.read_text().replace("<database password>", deployment.database_secret)
             )
             (etc / "pgpass").chmod(0o600)
             shutil.copyfile(AUTH_CONFIG, etc / AUTH_CONFIG.name)
@@ -381,7 +381,7 @@ class Deployment:
             env={
                 **self.script_environment(),
                 "LAB_MLFLOW_PORT": str(port),
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret_key,
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_key,
                 "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin.password,
                 **self.mlflow_env,
                 **(env or {}),

@@ -53,6 +53,10 @@ NOT_AUTHENTICATED = (
 )
 PERMISSION_DENIED = "failed with error code 403 != 200. Response body: 'Permission denied'"
 URL = LAB_HTTPS_TRACKING_URI
+SECRETS_OF_THE_SCRIPT = [
+    "MLFLOW_FLASK_SERVER_SECRET_KEY",
+    "MLFLOW_AUTH_ADMIN_PASSWORD",
+]
 COMPATIBILITY = DOCS / "guides" / "mlflow" / "compatibility.rst"
 TROUBLESHOOTING = DOCS / "guides" / "mlflow" / "troubleshooting.rst"
 UNKNOWN_CA = "certificate verify failed: unable to get local issuer certificate"
@@ -125,7 +129,7 @@ def test_the_systemd_unit_runs_the_script_as_the_page_says():
     assert service["ReadWritePaths"] == "/srv/mlflow"
     # The environment file holds the two secrets the script reads, and nothing else.
     names = re.findall(r"^([A-Z_]+)=", (DEPLOY / "mlflow.env").read_text(), re.MULTILINE)
-    assert names == ["MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD"]
+    assert names == SECRETS_OF_THE_SCRIPT
     assert all(name in START_SCRIPT.read_text() for name in names)
 
 
@@ -208,7 +212,12 @@ def test_no_request_carries_a_password_in_clear(auth_server: Deployment, tmp_pat
             for step in range(5):
                 client.log_metric(run.info.run_id, "loss", 1.0 / (step + 1), step=step)
             client.set_terminated(run.info.run_id)
-        time.sleep(0.5)
+        # tcpdump writes what the kernel queued for it at its own pace (slow on a busy
+        # machine), and drops what is still queued when interrupted: wait until it is done.
+        size, deadline = -1, time.monotonic() + 30
+        while size != capture.stat().st_size and time.monotonic() < deadline:
+            size = capture.stat().st_size
+            time.sleep(2)
     finally:
         os.killpg(tcpdump.pid, signal.SIGINT)
         tcpdump.wait(timeout=10)
