@@ -9,7 +9,11 @@ from sybil.sybil import SybilCollection
 
 from labdocs.pages import AUTH_PAGES, NOT_PAGES, parsers
 
-pytest_plugins = ["labdocs.plugin", "labdocs.ui_plugin"]  # ui_plugin: issue 13
+pytest_plugins = [
+    "labdocs.plugin",
+    "labdocs.ui_plugin",  # ui_plugin: issue 13
+    "labdocs.slurm_plugin",  # a throwaway Slurm, for the trainings run as batch jobs
+]
 
 # Each page gets the throwaway server (checks ask it what the page did) and a sandbox:
 # its own temporary folder, environment and MLflow state.

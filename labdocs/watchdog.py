@@ -1,6 +1,6 @@
 """Run a server, and end it with its owner, however the owner ends.
 
-    python watchdog.py OWNER_PID FOLDER -- COMMAND...
+    python watchdog.py OWNER_PID FOLDER [--also-under FOLDER] -- COMMAND...
 
 servers.py starts every throwaway server through this script, as the leader of a new
 process group. It runs COMMAND in that group and waits:
@@ -13,6 +13,10 @@ process group. It runs COMMAND in that group and waits:
   (PR_SET_PDEATHSIG; polled as well, for the time before it was set), which ends the
   group and removes FOLDER. Nothing is left running, whoever killed the owner.
 
+``--also-under FOLDER``: processes that left the group are ended with it too if they work
+in FOLDER (or below it), or carry an environment variable whose value is FOLDER (slurm.py:
+Slurm's job steps and their jobs run in sessions of their own).
+
 Standard library only: it runs before, and outside, anything of the tests.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import shutil
 import signal
@@ -44,8 +49,11 @@ def owner_alive(owner: int) -> bool:
     return os.getppid() == owner
 
 
+ALSO_UNDER: list[str] = []  # --also-under FOLDER
+
+
 def others_in_group() -> list[int]:
-    """The live processes of this process group, but this one."""
+    """The live processes of this process group (or marked), but this one."""
     me, group, found = os.getpid(), os.getpgid(0), []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -53,9 +61,27 @@ def others_in_group() -> list[int]:
         except OSError:
             continue
         pid = int(stat.parent.name)
-        if pid != me and int(fields[2]) == group and fields[0] != "Z":
+        if pid == me or fields[0] == "Z":
+            continue
+        if int(fields[2]) == group or any(belongs(stat.parent, f) for f in ALSO_UNDER):
             found.append(pid)
     return found
+
+
+def belongs(process: Path, folder: str) -> bool:
+    """Whether a process (its /proc folder) works under ``folder`` or names it in its
+    environment (as the value of a variable)."""
+    try:
+        cwd = os.readlink(process / "cwd").removesuffix(" (deleted)")
+        environ = process.joinpath("environ").read_bytes()
+    except OSError:
+        return False
+    if cwd == folder or cwd.startswith(folder.rstrip("/") + "/"):
+        return True
+    return any(
+        value == folder
+        for _, _, value in (v.decode(errors="replace").partition("=") for v in environ.split(b"\0"))
+    )
 
 
 def end_the_others() -> None:
@@ -82,7 +108,8 @@ def reap_children() -> None:
 
 def main() -> int:
     owner, folder = int(sys.argv[1]), sys.argv[2]
-    command = sys.argv[sys.argv.index("--") + 1 :]
+    options, command = sys.argv[3 : sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1 :]
+    ALSO_UNDER.extend(v for o, v in itertools.pairwise(options) if o == "--also-under")
     ask_kernel_for_parent_death_signal()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
