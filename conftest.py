@@ -11,8 +11,9 @@ from labdocs.pages import AUTH_PAGES, NOT_PAGES
 from labdocs.parsers import parsers
 
 # members: who runs a page, and the member pages run by two lab members against the one
-# authenticated server (their own Sybil collectors).
-pytest_plugins = ["labdocs.plugin", "labdocs.members"]
+# authenticated server (their own Sybil collectors); slurm: a throwaway Slurm, for the
+# trainings run as batch jobs.
+pytest_plugins = ["labdocs.plugin", "labdocs.members", "labdocs.slurm_plugin"]
 
 # Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
 # own temporary folder, environment and MLflow state), a browser tab on the MLflow UI, and

@@ -2,7 +2,7 @@
 
 Run as a script, this is the watchdog::
 
-    python processes.py OWNER_PID FOLDER -- COMMAND...
+    python processes.py OWNER_PID FOLDER [--also-under FOLDER] -- COMMAND...
 
 servers.py starts every throwaway server (and every daemon the tests need) through it, as
 the leader of a new process group. It runs COMMAND in that group and waits:
@@ -15,6 +15,10 @@ the leader of a new process group. It runs COMMAND in that group and waits:
   (PR_SET_PDEATHSIG; polled as well, for the time before it was set), which ends the
   group and removes FOLDER. Nothing is left running, whoever killed the owner.
 
+``--also-under FOLDER``: processes that left the group are ended with it too if they work
+in FOLDER (or below it), or carry an environment variable whose value is FOLDER (slurm.py:
+Slurm's job steps and their jobs run in sessions of their own).
+
 Standard library only: the watchdog runs outside anything of the tests.
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import shutil
 import signal
@@ -40,33 +45,52 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
 
 
-def group_members(pgid: int) -> set[int]:
-    """The live processes (not zombies) of a process group."""
+def group_members(pgid: int, also_under: tuple[str, ...] = ()) -> set[int]:
+    """The live processes (not zombies) of a process group, and those that belong to one of
+    the ``also_under`` folders (``belongs``)."""
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        if fields[0] == "Z":
+            continue
+        if int(fields[2]) == pgid or any(belongs(stat.parent, f) for f in also_under):
             found.add(int(stat.parent.name))
     return found
 
 
-def end_group(pgid: int, grace: float = GRACE, *, sparing: int | None = None) -> None:
+def belongs(process: Path, folder: str) -> bool:
+    """Whether a process (its /proc folder) works under ``folder`` or names it in its
+    environment (as the value of a variable)."""
+    try:
+        cwd = os.readlink(process / "cwd").removesuffix(" (deleted)")
+        environ = process.joinpath("environ").read_bytes()
+    except OSError:
+        return False
+    if cwd == folder or cwd.startswith(folder.rstrip("/") + "/"):
+        return True
+    values = (v.decode(errors="replace").partition("=")[2] for v in environ.split(b"\0"))
+    return any(value == folder for value in values)
+
+
+def end_group(
+    pgid: int, grace: float = GRACE, *, sparing: int | None = None, also_under: tuple = ()
+) -> None:
     """SIGTERM a process group, then SIGKILL what is left of it after ``grace`` seconds.
 
     ``sparing``: a member that stays (the watchdog ending the rest of its own group).
     """
     for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 1.0)):
-        members = group_members(pgid) - {sparing}
+        members = group_members(pgid, also_under) - {sparing}
         if not members:
             return
         for pid in members:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
         deadline = time.monotonic() + wait
-        while group_members(pgid) - {sparing} and time.monotonic() < deadline:
+        while group_members(pgid, also_under) - {sparing} and time.monotonic() < deadline:
             _reap_children()
             time.sleep(0.05)
         _reap_children()
@@ -78,7 +102,7 @@ def _reap_children() -> None:
             pass
 
 
-def watchdog(owner: int, folder: str, command: list[str]) -> int:
+def watchdog(owner: int, folder: str, command: list[str], also_under: tuple = ()) -> int:
     die_with_parent()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -97,13 +121,16 @@ def watchdog(owner: int, folder: str, command: list[str]) -> int:
                 stopping.append(True)
             continue
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        end_group(os.getpgid(0), sparing=os.getpid())  # what the server left (its uvicorn)
+        # What the server left (its uvicorn, say).
+        end_group(os.getpgid(0), sparing=os.getpid(), also_under=also_under)
         return 128 - code if code < 0 else code  # as a shell reports it: 128 + N for signal N
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    end_group(os.getpgid(0), sparing=os.getpid())
+    end_group(os.getpgid(0), sparing=os.getpid(), also_under=also_under)
     shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(watchdog(int(sys.argv[1]), sys.argv[2], sys.argv[sys.argv.index("--") + 1 :]))
+    options, command = sys.argv[3 : sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1 :]
+    also = tuple(v for o, v in itertools.pairwise(options) if o == "--also-under")
+    sys.exit(watchdog(int(sys.argv[1]), sys.argv[2], command, also))

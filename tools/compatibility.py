@@ -54,6 +54,12 @@ NOT_RUN = {
     "page, clicked, in every client column would measure only the server",
     "docs/guides/mlflow/mmpose.rst": "its MMEngine logging uses the same client calls as "
     "the logging page (params, metrics, artifacts), and needs MMEngine in every client",
+    "docs/guides/mlflow/several-processes.rst": "its training runs under torchrun, in "
+    "tests/test_ddp_training.py, with the pinned client",
+    "docs/guides/mlflow/slurm.rst": "its training runs as a Slurm job, in "
+    "tests/test_slurm_training.py, with the pinned client",
+    "docs/guides/mlflow/server-away.rst": "needs mlflow-export-import in every client; its "
+    "outages are measured by tests/test_server_outage.py with the pinned client",
 }
 CLIENTS = "oldest,pinned,newest"
 SERVERS = "lab,2.22.5,newest"

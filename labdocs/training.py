@@ -1,0 +1,70 @@
+"""Trainings run as readers run them: in processes of their own (torchrun, Slurm jobs).
+
+The network guard (network.py) covers only the pytest process, and the lab's URL is sent
+to the throwaway server only there. A training in a process of its own gets the server's
+loopback URL through ``MLFLOW_TRACKING_URI`` (as readers export the lab's), MLflow's
+telemetry off, and a login name of its own: the examples name their experiments after
+``getpass.getuser()``, which reads ``LOGNAME`` first, so each test is a lab member of its
+own, with experiments no other test shares.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import Run
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "training"
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+
+
+def new_member() -> str:
+    """A login name no other test uses."""
+    return f"member-{secrets.token_hex(4)}"
+
+
+def training_environment(tracking_uri: str, member: str) -> dict[str, str]:
+    """The environment a training process gets: the tests' own, plus the server and member."""
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+        "LOGNAME": member,
+        "USER": member,
+    }
+
+
+def run_training(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 120):
+    """Run a training to its end; its output is kept for the assertion that needs it."""
+    return subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def runs_of(tracking_uri: str, experiment_name: str) -> list[Run]:
+    """Every run of an experiment (none if the experiment does not exist)."""
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], max_results=1000)
+
+
+def logged_steps(tracking_uri: str, run_id: str, key: str) -> list[int]:
+    """The steps of a metric's every logged point, in the order of their steps."""
+    history = MlflowClient(tracking_uri).get_metric_history(run_id, key)
+    return sorted(point.step for point in history)
+
+
+def runs_by(tracking_uri: str, member: str) -> list[Run]:
+    """Every run a member started, in whatever experiment (MLflow tags each with its user)."""
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments(max_results=50000)]
+    return client.search_runs(experiments, f"tags.`mlflow.user` = '{member}'", max_results=1000)

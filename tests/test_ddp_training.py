@@ -1,0 +1,74 @@
+"""examples/training/ddp_train.py under torchrun, two processes (gloo, on the CPU): one
+MLflow run for the training, FINISHED, every step logged once; and the obvious code, in
+which every rank logs, makes a run per process (the page warns of it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labdocs.training import (
+    EXAMPLES,
+    TORCHRUN,
+    logged_steps,
+    new_member,
+    run_training,
+    runs_by,
+    runs_of,
+    training_environment,
+)
+
+DDP_TRAIN = EXAMPLES / "ddp_train.py"
+TORCHRUN_TWO = [str(TORCHRUN), "--standalone", "--nproc_per_node=2"]
+
+# What most people write first: every process runs the same script, MLflow calls and all.
+EVERY_RANK_LOGS = """\
+import getpass
+
+import mlflow
+import torch.distributed as dist
+
+dist.init_process_group("gloo")
+mlflow.set_experiment(f"{getpass.getuser()}-ddp")
+with mlflow.start_run():
+    for step in range(5):
+        mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+dist.destroy_process_group()
+"""
+
+
+def torchrun(script: Path, server_url: str, cwd: Path) -> tuple[str, str]:
+    """Run ``script`` on two processes as a new member: the member's login name, and
+    what torchrun printed."""
+    member = new_member()
+    done = run_training(
+        [*TORCHRUN_TWO, str(script)], env=training_environment(server_url, member), cwd=cwd
+    )
+    output = f"{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"torchrun failed:\n{output}"
+    return member, output
+
+
+@pytest.mark.timeout(150)  # torchrun's two processes start in about 20 s here; twice that
+def test_rank_zero_alone_makes_one_finished_run_with_every_step_once(mlflow_server, sandbox):
+    member, _ = torchrun(DDP_TRAIN, mlflow_server.url, sandbox)
+
+    (run,) = runs_of(mlflow_server.url, f"{member}-ddp")
+    assert run.info.status == "FINISHED"
+    assert run.data.params["world_size"] == "2"
+    assert logged_steps(mlflow_server.url, run.info.run_id, "loss") == list(range(20))
+
+
+@pytest.mark.timeout(150)
+def test_every_rank_logging_makes_a_run_per_process(mlflow_server, sandbox):
+    script = sandbox / "every_rank_logs.py"
+    script.write_text(EVERY_RANK_LOGS)
+    member, output = torchrun(script, mlflow_server.url, sandbox)
+
+    runs = runs_by(mlflow_server.url, member)
+    assert len(runs) == 2, output
+    assert all(
+        logged_steps(mlflow_server.url, r.info.run_id, "loss") == [0, 1, 2, 3, 4] for r in runs
+    )

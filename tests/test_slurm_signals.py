@@ -1,0 +1,189 @@
+"""What the Slurm page warns of, shown on examples/training/slurm_train.py and on the
+obvious code, with the signals Slurm sends (SIGTERM, SIGUSR1, SIGKILL) sent directly: how
+the process and its MLflow run end does not depend on who sent the signal. The page's
+script passes where the obvious code fails; tests/test_slurm_training.py runs the page's
+script under a real Slurm.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from labdocs.training import (
+    EXAMPLES,
+    logged_steps,
+    new_member,
+    runs_of,
+    training_environment,
+)
+
+TRAINING = EXAMPLES / "slurm_train.py"
+
+# The obvious handler: stop the training at once.
+SYS_EXIT_IN_THE_HANDLER = """\
+import signal
+import sys
+
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+
+import getpass
+import time
+
+import mlflow
+
+mlflow.set_experiment(f"{getpass.getuser()}-slurm")
+mlflow.start_run()
+for step in range(100):
+    mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+    time.sleep(0.2)
+mlflow.end_run()
+"""
+
+# The page's script with its handlers installed after the heavy imports, as usual.
+HANDLERS_AFTER_THE_IMPORTS = "import mlflow\nimport torch\n\n" + TRAINING.read_text()
+
+
+class Training:
+    """A training process of a member's own, as a batch job would start it."""
+
+    def __init__(self, script: Path, server_url: str, folder: Path, *args: str) -> None:
+        self.server_url, self.folder, self.member = server_url, folder, new_member()
+        self.argv = [sys.executable, str(script), *args]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> subprocess.Popen:
+        self.process = subprocess.Popen(
+            self.argv, cwd=self.folder, env=training_environment(self.server_url, self.member),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        return self.process
+
+    def wait(self, timeout: float = 90.0) -> int:
+        out, _ = self.process.communicate(timeout=timeout)
+        self.output = out.decode(errors="replace")
+        return self.process.returncode
+
+    def runs(self):
+        return runs_of(self.server_url, f"{self.member}-slurm")
+
+    def wait_for_steps(self, count: int, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the training ended early"
+            runs = self.runs()
+            if runs and len(logged_steps(self.server_url, runs[0].info.run_id, "loss")) >= count:
+                return runs[0].info.run_id
+            time.sleep(0.2)
+        raise AssertionError(f"fewer than {count} steps logged after {timeout} s")
+
+    def wait_until_importing_torch(self, timeout: float = 60.0) -> None:
+        """Until torch's library is loaded: the process is in its heavy imports."""
+        maps = Path(f"/proc/{self.process.pid}/maps")
+        deadline = time.monotonic() + timeout
+        while "libtorch" not in maps.read_text():
+            assert time.monotonic() < deadline, "torch was not imported"
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def member_folder(sandbox: Path) -> Path:
+    shutil.copy(TRAINING, sandbox / TRAINING.name)
+    return sandbox
+
+
+@pytest.mark.timeout(90)
+def test_sys_exit_in_the_handler_marks_a_stopped_training_finished(mlflow_server, sandbox):
+    script = sandbox / "obvious.py"
+    script.write_text(SYS_EXIT_IN_THE_HANDLER)
+    training = Training(script, mlflow_server.url, sandbox)
+    training.start()
+    run_id = training.wait_for_steps(3)
+    training.process.send_signal(signal.SIGTERM)
+    training.wait()
+
+    (run,) = training.runs()
+    assert len(logged_steps(mlflow_server.url, run_id, "loss")) < 100  # stopped halfway
+    assert run.info.status == "FINISHED"  # and yet
+
+
+@pytest.mark.timeout(90)
+def test_the_page_ends_a_stopped_training_killed(mlflow_server, member_folder):
+    training = Training(member_folder / TRAINING.name, mlflow_server.url, member_folder)
+    training.start()
+    run_id = training.wait_for_steps(3)
+    training.process.send_signal(signal.SIGTERM)
+    assert training.wait() == 0, training.output
+
+    (run,) = training.runs()
+    assert run.info.run_id == run_id
+    assert run.info.status == "KILLED"
+    assert (member_folder / "checkpoint-local.pt").exists()
+
+
+@pytest.mark.timeout(90)
+def test_a_signal_during_the_imports_kills_handlers_installed_after_them(mlflow_server, sandbox):
+    script = sandbox / "handlers_last.py"
+    script.write_text(HANDLERS_AFTER_THE_IMPORTS)
+    training = Training(script, mlflow_server.url, sandbox)
+    training.start()
+    training.wait_until_importing_torch()
+    training.process.send_signal(signal.SIGUSR1)
+
+    assert training.wait() == -signal.SIGUSR1  # killed: no checkpoint, nothing to requeue
+    assert not list(sandbox.glob("checkpoint-*"))
+
+
+@pytest.mark.timeout(90)
+def test_the_pages_handlers_catch_a_signal_during_the_imports(mlflow_server, member_folder):
+    training = Training(member_folder / TRAINING.name, mlflow_server.url, member_folder)
+    training.start()
+    training.wait_until_importing_torch()
+    training.process.send_signal(signal.SIGUSR1)
+
+    assert training.wait() == 0, training.output
+    (run,) = training.runs()
+    assert run.info.status == "KILLED"  # stopped before its first step, resumable
+    assert logged_steps(mlflow_server.url, run.info.run_id, "loss") == []
+    assert (member_folder / "checkpoint-local.pt").exists()
+
+
+@pytest.mark.timeout(120)
+def test_a_sigkilled_run_stays_running_and_repeats_steps_from_an_older_checkpoint(
+    mlflow_server, member_folder
+):
+    training = Training(
+        member_folder / TRAINING.name, mlflow_server.url, member_folder, "--steps", "30",
+        "--checkpoint-every", "10",
+    )  # fmt: skip
+    training.start()
+    run_id = training.wait_for_steps(13)
+    training.process.send_signal(signal.SIGKILL)
+    training.wait()
+    logged_before = len(logged_steps(mlflow_server.url, run_id, "loss"))
+    client = MlflowClient(mlflow_server.url)
+    time.sleep(1)
+    assert client.get_run(run_id).info.status == "RUNNING"  # and stays so
+
+    checkpoint = torch.load(member_folder / "checkpoint-local.pt")
+    assert checkpoint["run_id"] == run_id
+    assert checkpoint["next_step"] < logged_before  # older than the last logged step
+
+    client.set_terminated(run_id, "KILLED")  # what the page says to do
+    assert client.get_run(run_id).info.status == "KILLED"
+    training.start()  # again: from the checkpoint of step 10, into the same run
+    assert training.wait() == 0, training.output
+
+    (run,) = training.runs()
+    assert run.info.status == "FINISHED"
+    steps = logged_steps(mlflow_server.url, run_id, "loss")
+    repeated = sorted({s for s in steps if steps.count(s) > 1})
+    assert repeated == list(range(checkpoint["next_step"], logged_before))

@@ -1,0 +1,163 @@
+"""examples/training/train.sbatch and slurm_train.py, submitted to a real (throwaway)
+Slurm: preempted by a more urgent job, requeued by ``scontrol requeue``, and warned of its
+time limit by ``--signal=B:USR1@N``. Each ends as one MLflow run, FINISHED, with every step
+logged once, after a first attempt that ended its run as KILLED.
+
+The job reaches the throwaway MLflow server on loopback: the test's copy of the batch
+script names the server where the page's names the lab's (as network.py sends the lab's
+URL to it in the pages).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.slurm import ThrowawaySlurm
+from labdocs.training import (
+    EXAMPLES,
+    logged_steps,
+    new_member,
+    runs_of,
+    training_environment,
+)
+
+BATCH_SCRIPT = EXAMPLES / "train.sbatch"
+TRAINING = EXAMPLES / "slurm_train.py"
+
+
+class Training:
+    """One member's training, submitted as the page says, from a folder of its own."""
+
+    def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path) -> None:
+        self.cluster, self.server_url, self.folder = cluster, server_url, folder
+        self.member = new_member()
+        script = BATCH_SCRIPT.read_text()
+        assert script.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
+        (folder / BATCH_SCRIPT.name).write_text(script.replace(LAB_TRACKING_URI, server_url))
+        shutil.copy(TRAINING, folder / TRAINING.name)
+        self.job_id = 0
+
+    def submit(self, *options: str, steps: int) -> int:
+        self.job_id = self.cluster.sbatch(
+            *options, self.folder / BATCH_SCRIPT.name, "--steps", str(steps),
+            cwd=self.folder, env=training_environment(self.server_url, self.member),
+        )  # fmt: skip
+        return self.job_id
+
+    def log(self) -> str:
+        path = self.folder / f"train-{self.job_id}.log"
+        return path.read_text() if path.exists() else "(no log yet)"
+
+    def runs(self):
+        return runs_of(self.server_url, f"{self.member}-slurm")
+
+    def wait_for_steps(self, count: int, timeout: float = 60.0) -> str:
+        """Wait until the run has logged ``count`` points; its ID."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.cluster.check_alive()
+            runs = self.runs()
+            if runs and len(logged_steps(self.server_url, runs[0].info.run_id, "loss")) >= count:
+                return runs[0].info.run_id
+            time.sleep(0.3)
+        raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")
+
+    def wait_for_run(self, timeout: float = 60.0) -> str:
+        """Wait until the training has started its run; its ID."""
+        deadline = time.monotonic() + timeout
+        while not (runs := self.runs()):
+            self.cluster.check_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no run after {timeout} s:\n{self.log()}")
+            time.sleep(0.3)
+        return runs[0].info.run_id
+
+    def wait_for_status(self, run_id: str, status: str, timeout: float = 60.0) -> None:
+        client = MlflowClient(self.server_url)
+        deadline = time.monotonic() + timeout
+        while client.get_run(run_id).info.status != status:
+            if time.monotonic() > deadline:
+                found = client.get_run(run_id).info.status
+                raise AssertionError(f"run {run_id} is {found}, not {status}:\n{self.log()}")
+            time.sleep(0.2)
+
+    def wait_until_done(self, timeout: float = 120.0) -> dict[str, str]:
+        """Wait for the job to complete, starting each requeued attempt at once (the test
+        does not wait out the two minutes of BeginTime that Slurm holds a requeued job)."""
+
+        def done(fields):
+            self.cluster.start_now_if_held_back(self.job_id)
+            return fields["JobState"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
+
+        fields = self.cluster.wait_for(self.job_id, done, "done", timeout=timeout)
+        assert fields["JobState"] == "COMPLETED", f"{fields}\n{self.log()}"
+        return fields
+
+    def assert_one_finished_run_with_every_step_once(self, steps: int) -> None:
+        (run,) = self.runs()
+        assert run.info.status == "FINISHED", self.log()
+        assert logged_steps(self.server_url, run.info.run_id, "loss") == list(range(steps))
+
+
+@pytest.fixture
+def training(slurm_cluster, mlflow_server, sandbox) -> Training:
+    return Training(slurm_cluster, mlflow_server.url, sandbox)
+
+
+@pytest.mark.timeout(180)  # two attempts of a training, each starting Python with torch
+def test_a_preempted_training_goes_on_as_the_same_run(training: Training, slurm_cluster):
+    job = training.submit(steps=60)
+    run_id = training.wait_for_steps(5)
+
+    # A job of the urgent partition that needs both CPUs: Slurm preempts the training.
+    urgent = slurm_cluster.sbatch(
+        "--partition=urgent", "--cpus-per-task=2", "--output=/dev/null", "--wrap=true",
+        cwd=training.folder,
+    )  # fmt: skip
+    training.wait_for_status(run_id, "KILLED")  # the first attempt ended its run so
+    slurm_cluster.wait_for(urgent, lambda f: f["JobState"] == "COMPLETED", "completed")
+
+    fields = training.wait_until_done()
+    assert fields["Restarts"] == "1"
+    assert f"job {job}, attempt 2" in training.log()
+    training.assert_one_finished_run_with_every_step_once(60)
+
+
+@pytest.mark.timeout(180)
+def test_a_requeued_training_goes_on_as_the_same_run(training: Training, slurm_cluster):
+    job = training.submit(steps=60)
+    run_id = training.wait_for_steps(5)
+
+    slurm_cluster.run("scontrol", "requeue", str(job))
+    training.wait_for_status(run_id, "KILLED")
+    # Requeued, the job waits about two minutes (the page says so) before it may start.
+    held = slurm_cluster.wait_for(job, lambda f: f["JobState"] == "PENDING", "requeued")
+    assert held["Reason"] == "BeginTime"
+    waits = datetime.fromisoformat(held["StartTime"]) - datetime.now()
+    assert 60 < waits.total_seconds() <= 125
+
+    assert training.wait_until_done()["Restarts"] == "1"
+    training.assert_one_finished_run_with_every_step_once(60)
+
+
+@pytest.mark.timeout(240)  # Slurm signals at its next check of time limits, up to 30 s late
+def test_a_training_warned_of_its_time_limit_requeues_itself(training: Training, slurm_cluster):
+    # One minute, signalled 55 s before its end: at Slurm's first check after 5 s, which
+    # comes within 35 s. 200 steps of 0.2 s outlast it: the training must requeue itself.
+    job = training.submit("--time=1", "--signal=B:USR1@55", steps=200)
+    run_id = training.wait_for_run()
+    training.wait_for_status(run_id, "KILLED", timeout=60)
+    # The test only: the next attempt gets the time to finish (each would be signalled
+    # again after half a minute, and on this machine Python and torch take part of it).
+    slurm_cluster.wait_for(job, lambda f: f["JobState"] == "PENDING", "requeued")
+    slurm_cluster.run("scontrol", "update", f"jobid={job}", "TimeLimit=10")
+
+    assert training.wait_until_done()["Restarts"] == "1"
+    training.assert_one_finished_run_with_every_step_once(200)
