@@ -37,6 +37,8 @@ def training_environment(tracking_uri: str, member: str) -> dict[str, str]:
         "DO_NOT_TRACK": "true",
         "LOGNAME": member,
         "USER": member,
+        # `python` and `torchrun` in a batch script: this environment's, as under nox.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
 
 
