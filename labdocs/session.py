@@ -30,6 +30,7 @@ TEST_ENVIRONMENT = {
     **NO_TELEMETRY,
 }
 SESSION_FOLDER_PREFIX = "docs-run-"
+ENV_SYSTEM_TMP = "DOCS_SYSTEM_TMPDIR"
 
 
 def clean_environment(environ: MutableMapping[str, str]) -> None:
@@ -44,7 +45,9 @@ class SessionFolder:
 
     def __init__(self) -> None:
         remove_leftovers()
-        self.system_tmp = tempfile.gettempdir()
+        # The machine's temporary folder (a worker of a parallel session inherits its
+        # controller's session folder as TMPDIR: the machine's is handed down by name).
+        self.system_tmp = os.environ.get(ENV_SYSTEM_TMP) or tempfile.gettempdir()
         self.path = Path(tempfile.mkdtemp(prefix=f"{SESSION_FOLDER_PREFIX}{os.getpid()}-"))
         self.home = self.path / "home"  # ~/.mlflow/credentials would sign examples in
         self.tmp = self.path / "tmp"  # MLflow's model folders, servers' folders
@@ -53,6 +56,7 @@ class SessionFolder:
             folder.mkdir()
 
     def enter(self) -> None:
+        os.environ[ENV_SYSTEM_TMP] = self.system_tmp
         os.environ["HOME"] = str(self.home)
         os.environ["TMPDIR"] = str(self.tmp)
         tempfile.tempdir = str(self.tmp)  # gettempdir() caches its answer
