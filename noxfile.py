@@ -53,17 +53,32 @@ def install(session: nox.Session, lockfile: str, *upgrades: str) -> None:
     run then costs nothing here: pip alone takes seconds to confirm that a satisfied
     MLflow + torch environment is satisfied.
     """
-    file = REQUIREMENTS / lockfile
-    digest = hashlib.sha256(file.read_bytes() + repr(upgrades).encode()).hexdigest()
-    stamp = Path(session.virtualenv.location) / f".installed-{lockfile}"
-    if stamp.exists() and stamp.read_text() == digest:
-        session.log(f"{lockfile} unchanged since the last install: skipping pip")
+    installed = Installed(session, lockfile, *upgrades)
+    if installed.current:
         return
-    stamp.unlink(missing_ok=True)
-    session.install("--require-hashes", "-r", str(file))
+    session.install("--require-hashes", "-r", str(installed.lock))
     if upgrades:
         session.install("--upgrade", *upgrades)
-    stamp.write_text(digest)
+    installed.done()
+
+
+class Installed:
+    """What an environment last installed from a lock (and ``extra``), written when the
+    install ended: a warm run skips pip, which takes seconds even to find nothing to do."""
+
+    def __init__(self, session: nox.Session, lockfile: str, *extra: str) -> None:
+        self.lock = REQUIREMENTS / lockfile
+        digest = hashlib.sha256(self.lock.read_bytes() + repr(extra).encode())
+        self.digest = digest.hexdigest()
+        self.stamp = Path(session.virtualenv.location) / f".installed-{lockfile}"
+        self.current = self.stamp.exists() and self.stamp.read_text() == self.digest
+        if self.current:
+            session.log(f"{lockfile} unchanged since the last install: skipping pip")
+        else:
+            self.stamp.unlink(missing_ok=True)
+
+    def done(self) -> None:
+        self.stamp.write_text(self.digest)
 
 
 def mlflow_under_test() -> tuple[str, ...]:
@@ -265,17 +280,13 @@ def install_without_dependencies(session: nox.Session, lockfile: str, *wheels: s
     ``wheels`` are pip requirement lines, ``<path> --hash=sha256:<hex>``, as
     tools/build_mmpose_wheels.py prints them: the hash its build recorded, which pip checks.
     """
-    file = REQUIREMENTS / lockfile
-    digest = hashlib.sha256(file.read_bytes() + repr(wheels).encode()).hexdigest()
-    stamp = Path(session.virtualenv.location) / f".installed-{lockfile}"
-    if stamp.exists() and stamp.read_text() == digest:
-        session.log(f"{lockfile} and the wheels unchanged since the last install: skipping pip")
+    installed = Installed(session, lockfile, *wheels)
+    if installed.current:
         return
-    stamp.unlink(missing_ok=True)
     built = Path(session.virtualenv.location) / "built-wheels.txt"
     built.write_text("".join(f"{wheel}\n" for wheel in wheels))
-    session.install("--no-deps", "--require-hashes", "-r", str(file), "-r", str(built))
-    stamp.write_text(digest)
+    session.install("--no-deps", "--require-hashes", "-r", str(installed.lock), "-r", str(built))
+    installed.done()
 
 
 # -- the MLflow UI's pictures -------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -157,6 +158,33 @@ class Browser:
         if self._playwright is not None:
             self._playwright.stop()
         self._browser = self._playwright = None
+
+
+@contextmanager
+def site_browser(refused: list[str] | None = None):
+    """Chromium for the built site's own pages (``file://``): every other request is
+    refused, and noted in ``refused``. Yields ``(browser, route)``: give each context the
+    route (``context.route("**/*", route)``)."""
+    from playwright.sync_api import sync_playwright
+
+    def only_files(route) -> None:
+        if urlsplit(route.request.url).scheme in ("file", "data", "blob", "about"):
+            route.continue_()
+        else:
+            if refused is not None:
+                refused.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=find_chromium(),
+            args=[*QUIET_FLAGS, f"--proxy-server={DEAD_PROXY}"],
+            headless=True,
+        )
+        try:
+            yield browser, only_files
+        finally:
+            browser.close()
 
 
 if __name__ == "__main__":

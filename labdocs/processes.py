@@ -102,6 +102,25 @@ def _reap_children() -> None:
             pass
 
 
+def watched(
+    folder: Path, argv: list, log: Path, env: dict[str, str], also_under: tuple = ()
+) -> subprocess.Popen:
+    """Start ``argv`` under a watchdog (this file, run as a script) owned by this process,
+    as the leader of a new process group; its output goes to ``log``."""
+    also = [arg for path in also_under for arg in ("--also-under", str(path))]
+    command = [sys.executable, __file__, str(os.getpid()), str(folder), *also, "--", *argv]
+    with open(log, "wb") as output:
+        return subprocess.Popen(
+            list(map(str, command)),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            env=env,
+            start_new_session=True,  # its own process group: ending it ends all of it
+        )
+
+
 def watchdog(owner: int, folder: str, command: list[str], also_under: tuple = ()) -> int:
     die_with_parent()
     stopping = []

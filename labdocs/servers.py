@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -33,7 +32,6 @@ from labdocs.session import NO_TELEMETRY
 
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
 LOG_TAIL_LINES = 40
-WATCHDOG = Path(processes.__file__)
 
 # What every server we start runs with: no background job runner and its huey consumers
 # (the docs need none), and no usage data sent to MLflow's telemetry host.
@@ -171,17 +169,7 @@ class ThrowawayServer:
             **command_env,
         }
         server_env = {name: value for name, value in server_env.items() if value is not None}
-        watchdog = [sys.executable, str(WATCHDOG), str(os.getpid()), str(folder), "--", *argv]
-        with open(folder / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                watchdog,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=folder,
-                env=server_env,
-                start_new_session=True,  # its own process group: stop() ends all of it
-            )
+        process = processes.watched(folder, argv, folder / "server.log", server_env)
         return cls(name, port, folder, process)
 
     # -- waiting ------------------------------------------------------------------

@@ -22,15 +22,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from labdocs.processes import belongs, end_group
+from labdocs.processes import belongs, end_group, watched
 from labdocs.servers import free_port
 
-WATCHDOG = Path(__file__).with_name("processes.py")
 READY_TIMEOUT = 30.0
 MARK = "DOCS_SLURM_CLUSTER"  # in the environment of every process of one cluster
 LOG_TAIL_LINES = 30
@@ -138,21 +136,8 @@ class ThrowawaySlurm:
         )  # fmt: skip
         (folder / "slurm.conf").write_text(conf)
         env = {**os.environ, "SLURM_CONF": str(folder / "slurm.conf"), MARK: str(folder)}
-        watchdog = [
-            sys.executable, str(WATCHDOG), str(os.getpid()), str(folder),
-            "--also-under", str(folder),
-            "--", "bash", "-c", LAUNCHER,
-        ]  # fmt: skip
-        with open(folder / "log" / "daemons.log", "wb") as log:
-            process = subprocess.Popen(
-                watchdog,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=folder,
-                env=env,
-                start_new_session=True,  # its own process group: stop() ends all of it
-            )
+        log = folder / "log" / "daemons.log"
+        process = watched(folder, ["bash", "-c", LAUNCHER], log, env, also_under=(folder,))
         return cls(folder, process)
 
     # -- asking Slurm ------------------------------------------------------------------

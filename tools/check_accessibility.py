@@ -17,9 +17,8 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from labdocs.browser import QUIET_FLAGS, find_chromium
+from labdocs.browser import site_browser
 from tools.site_checkers import axe_script
 
 WIDTHS = {"desktop": 1280, "phone": 390}  # CSS pixels
@@ -32,52 +31,34 @@ def pages_of(site: Path) -> list[Path]:
 
 def audit(site: Path) -> list[dict]:
     """One record per violation and node count: page, width, rule, impact, targets."""
-    from playwright.sync_api import sync_playwright
-
     script = axe_script()
     refused: list[str] = []
-
-    def only_files(route) -> None:
-        if urlsplit(route.request.url).scheme in ("file", "data", "blob", "about"):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort("blockedbyclient")
-
     found = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=find_chromium(),
-            args=[*QUIET_FLAGS, "--proxy-server=http://127.0.0.1:9"],
-            headless=True,
-        )
-        try:
-            for name, width in WIDTHS.items():
-                context = browser.new_context(
-                    viewport={"width": width, "height": HEIGHT}, service_workers="block"
-                )
-                context.route("**/*", only_files)
-                tab = context.new_page()
-                for path in pages_of(site):
-                    tab.goto(path.resolve().as_uri(), wait_until="load")
-                    tab.add_script_tag(content=script)
-                    result = tab.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-                    for violation in result["violations"]:
-                        found.append(
-                            {
-                                "page": str(path.relative_to(site)),
-                                "width": f"{name} {width}px",
-                                "rule": violation["id"],
-                                "impact": violation["impact"],
-                                "help": violation["help"],
-                                "targets": [
-                                    " ".join(map(str, n["target"])) for n in violation["nodes"]
-                                ],
-                            }
-                        )
-                context.close()
-        finally:
-            browser.close()
+    with site_browser(refused) as (browser, only_files):
+        for name, width in WIDTHS.items():
+            context = browser.new_context(
+                viewport={"width": width, "height": HEIGHT}, service_workers="block"
+            )
+            context.route("**/*", only_files)
+            tab = context.new_page()
+            for path in pages_of(site):
+                tab.goto(path.resolve().as_uri(), wait_until="load")
+                tab.add_script_tag(content=script)
+                result = tab.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+                for violation in result["violations"]:
+                    found.append(
+                        {
+                            "page": str(path.relative_to(site)),
+                            "width": f"{name} {width}px",
+                            "rule": violation["id"],
+                            "impact": violation["impact"],
+                            "help": violation["help"],
+                            "targets": [
+                                " ".join(map(str, n["target"])) for n in violation["nodes"]
+                            ],
+                        }
+                    )
+            context.close()
     if refused:
         found.append(
             {

@@ -22,9 +22,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from labdocs.browser import QUIET_FLAGS, find_chromium
+from labdocs.browser import site_browser
 
 SHELL_BLOCKS = "div.highlight-bash, div.highlight-console, div.highlight-shell, div.highlight-sh"
 LEFT_OVER = re.compile(r"\|\w+\||\{\{[^}]*\}\}")
@@ -46,39 +45,23 @@ def broken_inline_code(site: Path) -> list[str]:
 
 def copied_commands(site: Path) -> list[tuple[str, int, str]]:
     """(page, block number, what the copy button put on the clipboard) for each shell block."""
-    from playwright.sync_api import sync_playwright
-
-    def only_files(route) -> None:
-        if urlsplit(route.request.url).scheme in ("file", "data", "blob", "about"):
-            route.continue_()
-        else:
-            route.abort("blockedbyclient")
-
     copied = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=find_chromium(),
-            args=[*QUIET_FLAGS, "--proxy-server=http://127.0.0.1:9"],
-            headless=True,
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.grant_permissions(["clipboard-read", "clipboard-write"])
-            context.route("**/*", only_files)
-            tab = context.new_page()
-            for path in sorted(site.rglob("*.html")):
-                tab.goto(path.resolve().as_uri(), wait_until="load")
-                blocks = tab.locator(SHELL_BLOCKS)
-                for number in range(blocks.count()):
-                    block = blocks.nth(number)
-                    block.scroll_into_view_if_needed()
-                    block.hover()
-                    block.locator("button.copybtn").click()
-                    text = tab.evaluate("() => navigator.clipboard.readText()")
-                    copied.append((str(path.relative_to(site)), number + 1, text))
-                    tab.evaluate("() => navigator.clipboard.writeText('')")
-        finally:
-            browser.close()
+    with site_browser() as (browser, only_files):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        context.route("**/*", only_files)
+        tab = context.new_page()
+        for path in sorted(site.rglob("*.html")):
+            tab.goto(path.resolve().as_uri(), wait_until="load")
+            blocks = tab.locator(SHELL_BLOCKS)
+            for number in range(blocks.count()):
+                block = blocks.nth(number)
+                block.scroll_into_view_if_needed()
+                block.hover()
+                block.locator("button.copybtn").click()
+                text = tab.evaluate("() => navigator.clipboard.readText()")
+                copied.append((str(path.relative_to(site)), number + 1, text))
+                tab.evaluate("() => navigator.clipboard.writeText('')")
     return copied
 
 
