@@ -34,11 +34,11 @@ nox.options.sessions = ["lint", "doctest", "docs"]
 
 PYTHON = "3.11"  # the CPU torch wheel on the lab machines is for 3.11
 REQUIREMENTS = HERE / "requirements"
-# The whole suite runs across the machine's cores: a worker per core, each with its own
-# server; a file's tests (a page's examples, in order) stay in one worker. (loadfile, not
-# loadgroup: pytest 9.2's node ids lose xdist's group marks, pytest-xdist#1386.) Named
-# pages or tests run in one process: a single page gains nothing from a second server.
-PARALLEL = ["-n", "auto", "--dist", "loadfile"]
+# The suite across the machine's cores, on request (`nox -s doctest -- -n auto --dist
+# loadfile`; nox -s bench times it): a worker per core, each with its own server; a file's
+# tests (a page's examples, in order) in one worker. Not yet the default: in parallel, some
+# pages that a member run and a plain run share fail in ways a serial run does not show.
+# (loadfile, not loadgroup: pytest 9.2's node ids lose xdist's group marks, xdist#1386.)
 # The one set of sphinx-build arguments (tools/benchmark.py times the same build).
 SPHINX_ARGS = ["-c", ".", "-n", "-W", "--keep-going", "-j", "auto"]
 
@@ -161,13 +161,7 @@ def doctest(session: nox.Session) -> None:
     env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
-    session.run(
-        "pytest",
-        *(session.posargs or PARALLEL),
-        env=env,
-        interrupt_timeout=30,
-        terminate_timeout=10,
-    )
+    session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
 
 
 @nox.session(name="kill-drill", python=False)

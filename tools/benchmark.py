@@ -32,7 +32,7 @@ from labdocs.session import clean_environment
 
 ROOT = pages.ROOT
 NOX = [sys.executable, "-m", "nox"]
-PARALLEL = ["-n", "auto", "--dist", "loadfile"]  # as noxfile.py runs the whole suite
+PARALLEL = ["-n", "auto", "--dist", "loadfile"]  # the suite across the cores
 DOCTEST_BIN = ROOT / ".nox" / "doctest" / "bin"
 
 
