@@ -116,10 +116,14 @@ class AuthServer:
 
 @contextmanager
 def signed_in(who: Credentials | None) -> Iterator[None]:
-    """MLflow's client signs in as ``who`` (or sends no credentials) inside the block."""
+    """MLflow's client signs in as ``who`` (or sends no credentials) inside the block; the
+    credential variables are as before after it, whatever the block set them to."""
     with pytest.MonkeyPatch.context() as patch:
         for name in CREDENTIAL_VARIABLES:
-            patch.delenv(name, raising=False)
+            # Set before deleted: MonkeyPatch records only what it changes, and deleting
+            # an unset variable changes nothing, so a block that sets it would leak it.
+            patch.setenv(name, "")
+            patch.delenv(name)
         if who is not None:
             patch.setenv("MLFLOW_TRACKING_USERNAME", who.username)
             patch.setenv("MLFLOW_TRACKING_PASSWORD", who.password)

@@ -215,6 +215,25 @@ def _sandbox(request: pytest.FixtureRequest, folder, where: str):
         raise left_open_error(where, left_open)
 
 
+@pytest.fixture(autouse=True)
+def _environment_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test leaves ``os.environ`` as it found it, or fails. In a parallel session the
+    next test in the worker may be any other's, and a variable left behind (a member's
+    name, say) changes what that one does, far from the cause. Pages are exempt: their
+    sandbox restores what their exports set, when the page ends."""
+    if not isinstance(request.node, pytest.Function):
+        yield
+        return
+    before = dict(os.environ)
+    yield
+    names = (before.keys() | os.environ.keys()) - {"PYTEST_CURRENT_TEST"}  # pytest's own
+    changed = sorted(n for n in names if before.get(n) != os.environ.get(n))
+    if changed:
+        os.environ.clear()
+        os.environ.update(before)
+        pytest.fail(f"the test left environment variables changed: {', '.join(changed)}")
+
+
 @pytest.fixture(scope="session")
 def ui_browser(pytestconfig: pytest.Config, mlflow_server) -> Iterator[Browser]:
     """One Chromium for the session, started when a page first looks at the UI."""

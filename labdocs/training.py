@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -70,3 +71,34 @@ def runs_by(tracking_uri: str, member: str) -> list[Run]:
     client = MlflowClient(tracking_uri)
     experiments = [e.experiment_id for e in client.search_experiments(max_results=50000)]
     return client.search_runs(experiments, f"tags.`mlflow.user` = '{member}'", max_results=1000)
+
+
+class MemberTraining:
+    """A training of a lab member no other test is, logging ``loss`` to ``<member>-slurm``
+    (as examples/training/slurm_train.py names its experiment)."""
+
+    def __init__(self, server_url: str, folder: Path) -> None:
+        self.server_url, self.folder, self.member = server_url, folder, new_member()
+
+    def environment(self) -> dict[str, str]:
+        return training_environment(self.server_url, self.member)
+
+    def runs(self) -> list[Run]:
+        return runs_of(self.server_url, f"{self.member}-slurm")
+
+    def still_going(self) -> None:
+        """Raise if the training ended, or cannot go on: a wait for it would be in vain."""
+
+    def log(self) -> str:
+        return ""
+
+    def wait_for_steps(self, count: int, timeout: float = 60.0) -> str:
+        """Wait until the run has logged ``count`` points; its ID."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.still_going()
+            runs = self.runs()
+            if runs and len(logged_steps(self.server_url, runs[0].info.run_id, "loss")) >= count:
+                return runs[0].info.run_id
+            time.sleep(0.2)
+        raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")

@@ -287,3 +287,10 @@ def test_the_script_refuses_to_start_without_its_secrets():
     finally:
         for server in servers.values():
             server.stop()
+
+
+def test_signed_in_undoes_what_its_block_sets():
+    assert "MLFLOW_TRACKING_USERNAME" not in os.environ
+    with signed_in(None):
+        os.environ["MLFLOW_TRACKING_USERNAME"] = "someone"
+    assert "MLFLOW_TRACKING_USERNAME" not in os.environ

@@ -124,6 +124,15 @@ FAULTY_PAGES = {
 
            leftover = tempfile.mkdtemp()  # as MLflow's model folders were
         """,
+    "test_leaky.py": """
+        import os
+
+        def test_leaves_a_variable_behind():
+            os.environ["MLFLOW_TRACKING_USERNAME"] = "lab-member"
+
+        def test_comes_next():
+            assert "MLFLOW_TRACKING_USERNAME" not in os.environ
+        """,
 }
 
 
@@ -231,6 +240,15 @@ def test_a_dead_server_stops_the_run_at_once_with_one_message(tmp_path):
     assert "host='mindgarage07" not in result.stdout
     assert len(result.stdout.splitlines()) < 120
     assert left == []
+
+
+def test_a_test_that_leaves_a_variable_behind_fails_and_the_next_does_not_see_it(faulty_run):
+    result, _, _ = faulty_run
+    leaky = "test_leaky.py::test_leaves_a_variable_behind"
+    assert re.search(rf"^ERROR {leaky} - Failed", result.stdout, re.M), result.stdout[-3000:]
+    changed = "Failed: the test left environment variables changed: MLFLOW_TRACKING_USERNAME\n"
+    assert changed in result.stdout
+    assert re.search(r"^PASSED test_leaky.py::test_comes_next$", result.stdout, re.M)
 
 
 def test_one_summary_counts_every_worker_s_examples(faulty_run):

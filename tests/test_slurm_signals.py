@@ -18,13 +18,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from labdocs.training import (
-    EXAMPLES,
-    logged_steps,
-    new_member,
-    runs_of,
-    training_environment,
-)
+from labdocs.training import EXAMPLES, MemberTraining, logged_steps
 
 TRAINING = EXAMPLES / "slurm_train.py"
 
@@ -52,17 +46,17 @@ mlflow.end_run()
 HANDLERS_AFTER_THE_IMPORTS = "import mlflow\nimport torch\n\n" + TRAINING.read_text()
 
 
-class Training:
+class Training(MemberTraining):
     """A training process of a member's own, as a batch job would start it."""
 
     def __init__(self, script: Path, server_url: str, folder: Path, *args: str) -> None:
-        self.server_url, self.folder, self.member = server_url, folder, new_member()
+        super().__init__(server_url, folder)
         self.argv = [sys.executable, str(script), *args]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> subprocess.Popen:
         self.process = subprocess.Popen(
-            self.argv, cwd=self.folder, env=training_environment(self.server_url, self.member),
+            self.argv, cwd=self.folder, env=self.environment(),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         return self.process
@@ -72,18 +66,16 @@ class Training:
         self.output = out.decode(errors="replace")
         return self.process.returncode
 
-    def runs(self):
-        return runs_of(self.server_url, f"{self.member}-slurm")
+    def still_going(self) -> None:
+        assert self.process.poll() is None, "the training ended early"
 
-    def wait_for_steps(self, count: int, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the training ended early"
-            runs = self.runs()
-            if runs and len(logged_steps(self.server_url, runs[0].info.run_id, "loss")) >= count:
-                return runs[0].info.run_id
-            time.sleep(0.2)
-        raise AssertionError(f"fewer than {count} steps logged after {timeout} s")
+    def stop_after(self, steps: int) -> str:
+        """Start, let it log ``steps`` points, send SIGTERM as Slurm does, wait: the run's ID."""
+        self.start()
+        run_id = self.wait_for_steps(steps)
+        self.process.send_signal(signal.SIGTERM)
+        self.wait()
+        return run_id
 
     def wait_until_importing_torch(self, timeout: float = 60.0) -> None:
         """Until torch's library is loaded: the process is in its heavy imports."""
@@ -105,10 +97,7 @@ def test_sys_exit_in_the_handler_marks_a_stopped_training_finished(mlflow_server
     script = sandbox / "obvious.py"
     script.write_text(SYS_EXIT_IN_THE_HANDLER)
     training = Training(script, mlflow_server.url, sandbox)
-    training.start()
-    run_id = training.wait_for_steps(3)
-    training.process.send_signal(signal.SIGTERM)
-    training.wait()
+    run_id = training.stop_after(3)
 
     (run,) = training.runs()
     assert len(logged_steps(mlflow_server.url, run_id, "loss")) < 100  # stopped halfway
@@ -118,10 +107,8 @@ def test_sys_exit_in_the_handler_marks_a_stopped_training_finished(mlflow_server
 @pytest.mark.timeout(90)
 def test_the_page_ends_a_stopped_training_killed(mlflow_server, member_folder):
     training = Training(member_folder / TRAINING.name, mlflow_server.url, member_folder)
-    training.start()
-    run_id = training.wait_for_steps(3)
-    training.process.send_signal(signal.SIGTERM)
-    assert training.wait() == 0, training.output
+    run_id = training.stop_after(3)
+    assert training.process.returncode == 0, training.output
 
     (run,) = training.runs()
     assert run.info.run_id == run_id

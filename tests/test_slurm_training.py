@@ -20,24 +20,18 @@ from mlflow import MlflowClient
 
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.slurm import ThrowawaySlurm
-from labdocs.training import (
-    EXAMPLES,
-    logged_steps,
-    new_member,
-    runs_of,
-    training_environment,
-)
+from labdocs.training import EXAMPLES, MemberTraining, logged_steps
 
 BATCH_SCRIPT = EXAMPLES / "train.sbatch"
 TRAINING = EXAMPLES / "slurm_train.py"
 
 
-class Training:
+class Training(MemberTraining):
     """One member's training, submitted as the page says, from a folder of its own."""
 
     def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path) -> None:
-        self.cluster, self.server_url, self.folder = cluster, server_url, folder
-        self.member = new_member()
+        super().__init__(server_url, folder)
+        self.cluster = cluster
         script = BATCH_SCRIPT.read_text()
         assert script.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
         (folder / BATCH_SCRIPT.name).write_text(script.replace(LAB_TRACKING_URI, server_url))
@@ -47,7 +41,7 @@ class Training:
     def submit(self, *options: str, steps: int) -> int:
         self.job_id = self.cluster.sbatch(
             *options, self.folder / BATCH_SCRIPT.name, "--steps", str(steps),
-            cwd=self.folder, env=training_environment(self.server_url, self.member),
+            cwd=self.folder, env=self.environment(),
         )  # fmt: skip
         return self.job_id
 
@@ -55,25 +49,14 @@ class Training:
         path = self.folder / f"train-{self.job_id}.log"
         return path.read_text() if path.exists() else "(no log yet)"
 
-    def runs(self):
-        return runs_of(self.server_url, f"{self.member}-slurm")
-
-    def wait_for_steps(self, count: int, timeout: float = 60.0) -> str:
-        """Wait until the run has logged ``count`` points; its ID."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.cluster.check_alive()
-            runs = self.runs()
-            if runs and len(logged_steps(self.server_url, runs[0].info.run_id, "loss")) >= count:
-                return runs[0].info.run_id
-            time.sleep(0.3)
-        raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")
+    def still_going(self) -> None:
+        self.cluster.check_alive()
 
     def wait_for_run(self, timeout: float = 60.0) -> str:
         """Wait until the training has started its run; its ID."""
         deadline = time.monotonic() + timeout
         while not (runs := self.runs()):
-            self.cluster.check_alive()
+            self.still_going()
             if time.monotonic() > deadline:
                 raise AssertionError(f"no run after {timeout} s:\n{self.log()}")
             time.sleep(0.3)
