@@ -34,11 +34,13 @@ nox.options.sessions = ["lint", "doctest", "docs"]
 
 PYTHON = "3.11"  # the CPU torch wheel on the lab machines is for 3.11
 REQUIREMENTS = HERE / "requirements"
-# The suite across the machine's cores, on request (`nox -s doctest -- -n auto --dist
-# loadfile`; nox -s bench times it): a worker per core, each with its own server; a file's
-# tests (a page's examples, in order) in one worker. Not yet the default: in parallel, some
-# pages that a member run and a plain run share fail in ways a serial run does not show.
+# The whole suite runs across the machine's cores (pytest-xdist), a worker per core, at
+# most four (each worker holds a server, an MLflow client and perhaps Chromium: about
+# 1 GB): a file's tests in one worker, in order, and a member page's runs together
+# (labdocs/plugin.py's scheduler). A page or test named on the command line runs in one
+# process, which starts sooner; `-n 0` runs everything in one.
 # (loadfile, not loadgroup: pytest 9.2's node ids lose xdist's group marks, xdist#1386.)
+PARALLEL = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile"]
 # The one set of sphinx-build arguments (tools/benchmark.py times the same build).
 SPHINX_ARGS = ["-c", ".", "-n", "-W", "--keep-going", "-j", "auto"]
 
@@ -161,7 +163,17 @@ def doctest(session: nox.Session) -> None:
     env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
-    session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
+    session.run(
+        "pytest", *pytest_args(session.posargs), env=env, interrupt_timeout=30,
+        terminate_timeout=10,
+    )  # fmt: skip
+
+
+def pytest_args(posargs: list[str]) -> list[str]:
+    """The whole suite in parallel; what names files, or sets the workers, as it says."""
+    named = any(Path(a.split("::")[0]).exists() for a in posargs if not a.startswith("-"))
+    workers = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in posargs)
+    return posargs if named or workers else [*PARALLEL, *posargs]
 
 
 @nox.session(name="kill-drill", python=False)

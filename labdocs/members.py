@@ -1,9 +1,9 @@
 """The lab's members: who runs a page, and the member pages run again by a second member.
 
 The lab is one long-lived server and many members running the same examples. So the
-member pages (``MEMBER_PAGES``) run, besides their usual run, against the one
-authenticated server (auth.py, the admin page's ``examples/lab_server.sh``) as two lab
-members one after the other: the first (``auth.MEMBER_USERNAME``), then a second one,
+member pages (``MEMBER_PAGES``) run, besides their usual run, against one authenticated
+server (auth.py, the admin page's ``examples/lab_server.sh``; in a parallel session, the
+worker's) as two lab members one after the other: the first (``auth.MEMBER_USERNAME``), then a second one,
 whose examples must pass as the first one's did, on a server that already holds the first
 one's experiments. Each run is a pytest File node of its own (``MemberPageRun``), so it
 gets its own sandbox, and its items carry the member's name in their node ids.
@@ -301,7 +301,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for member, counts in runs.items():
         line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         terminalreporter.write_line(
-            f"as {member} on the one authenticated server: "
+            f"as {member} on the authenticated server: "
             f"{plural(sum(counts.values()), 'example')} on {plural(len(pages[member]), 'page')}"
             f" ({line})"
         )

@@ -9,12 +9,14 @@ Top to bottom, as a session meets them:
   (module scope), ``auth_page_sandbox`` for a page about signing in, ``sandbox`` for a
   test (sandbox.py); ``ui`` for a page's browser tab (ui.py);
 - the rules: an MLflow WARNING fails the example that logged it; a server that dies stops
-  the session at once, saying so; a skipped example is reported at its page and line;
+  the session at once, saying so; a skipped example is reported at its page and line; a
+  test leaves the environment as it found it;
 - the end: the summary (summary.py), refusals of the guard fail the session, servers stop.
 
-Run in parallel (pytest-xdist, ``-n auto --dist loadfile``), each worker is such a
-session with its own server, and starts the authenticated one if it runs a test that needs
-it; a page's examples stay together, in order, in one worker. The controller starts no
+Run in parallel (pytest-xdist, as ``nox -s doctest`` runs the whole suite), each worker is
+such a session with its own server, and starts the authenticated one if it runs a test that
+needs it; a page's examples stay together, in order, in one worker, and so do a member
+page's runs by the lab members. The controller starts no
 server: it gathers what the workers send (their examples, the guard's refusals) and prints
 the one summary. State lives in ``config.stash``.
 """
@@ -360,19 +362,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """A file's tests in one worker, in order (a page's examples share its namespace); and
-    everything run against the authenticated server in one worker, which alone starts it:
-    the sign-in pages, and the member pages run by lab members (node ids ``page[as NAME]``,
-    members.py), the second member after the first."""
+    a member page's runs by the lab members (node ids ``page[as NAME]``, members.py) in one
+    worker, the second member after the first, on that worker's authenticated server, with
+    the page's own run when that is a member's too (the sign-in pages)."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class ByFileAndServer(LoadScopeScheduling):
+    class ByFileAndMembers(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
-            if "[as " in file or is_auth_page(config.rootpath / file):
-                return "the authenticated server"
+            page = file.split("[as ", 1)[0]
+            if page != file or is_auth_page(config.rootpath / page):
+                return f"{page}, as the lab's members"
             return file
 
-    return ByFileAndServer(config, log)
+    return ByFileAndMembers(config, log)
 
 
 @pytest.hookimpl(optionalhook=True)

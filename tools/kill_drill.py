@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Several examples, one slow (log_model); and a page about signing in, so that the run
 # starts its authenticated server too (at the end of collection: it boots meanwhile).
 PAGES = ["docs/guides/mlflow/logging.rst", "docs/guides/mlflow/signing-in.md"]
-# As the suite runs by default, serially; DOCS_DRILL_PARALLEL=1 drills a parallel run (two
-# workers, each with its server). -v: the log names each example as it passes.
-PARALLEL = ["-n", "2", "--dist", "loadfile"] if os.environ.get("DOCS_DRILL_PARALLEL") else []
-NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--", *PARALLEL, "-v", *PAGES]
+# Each case twice: as a page named on the command line runs (one process), and as the
+# whole suite runs (two workers, each with its servers). -v: the log names each example.
+MODES = {"one process": [], "two workers": ["-n", "2", "--dist", "loadfile"]}
+NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--"]
 SETTLE = 15.0  # seconds the leftovers get to end after the run has ended
 
 
@@ -100,13 +100,17 @@ def healthy(output: Path) -> bool:
     return bool(re.search(r"logging\.rst::\S+ PASSED|PASSED docs/guides/mlflow/logging\.rst", text))
 
 
-def case(name: str, act, expect) -> bool:
+def case(name: str, mode: list[str], act, expect) -> bool:
     """Start the run, ``act`` on it, then report; ``expect(code, text)`` says if it ended well."""
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as output:
         log = Path(output.name)
         started = time.monotonic()
         nox = subprocess.Popen(
-            NOX, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            [*NOX, *mode, "-v", *PAGES],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for(lambda: pytest_of(nox) is not None or nox.poll() is not None)
         tag = f"{SESSION_FOLDER_PREFIX}{pytest_of(nox)}-"  # this run's, not another's
@@ -161,32 +165,39 @@ def kill_server_after_ready(nox, log) -> None:
     os.killpg(server_group(nox), signal.SIGKILL)
 
 
+CASES = [
+    ("kill -9 nox", kill_nox, lambda code, text: code == -signal.SIGKILL),
+    (
+        "Ctrl-C",
+        ctrl_c,
+        lambda code, text: "KeyboardInterrupt" in text and "examples on 2 pages" in text,
+    ),
+    (
+        "server killed before it was ready",
+        kill_server_before_ready,
+        lambda code, text: (
+            code != 0
+            and text.count("exited before it was ready (killed by SIGKILL)") == 1
+            and "Connection refused" not in text
+        ),
+    ),
+    (
+        "server killed after it was ready",
+        kill_server_after_ready,
+        lambda code, text: (
+            code != 0
+            and text.count("died during the run (killed by SIGKILL)") == 1
+            and "Connection refused" not in text
+        ),
+    ),
+]
+
+
 def main() -> int:
     results = [
-        case("kill -9 nox", kill_nox, lambda code, text: code == -signal.SIGKILL),
-        case(
-            "Ctrl-C",
-            ctrl_c,
-            lambda code, text: "KeyboardInterrupt" in text and "examples on 2 pages" in text,
-        ),
-        case(
-            "server killed before it was ready",
-            kill_server_before_ready,
-            lambda code, text: (
-                code != 0
-                and text.count("exited before it was ready (killed by SIGKILL)") == 1
-                and "Connection refused" not in text
-            ),
-        ),
-        case(
-            "server killed after it was ready",
-            kill_server_after_ready,
-            lambda code, text: (
-                code != 0
-                and text.count("died during the run (killed by SIGKILL)") == 1
-                and "Connection refused" not in text
-            ),
-        ),
+        case(f"{name} ({mode})", MODES[mode], act, expect)
+        for mode in MODES
+        for name, act, expect in CASES
     ]
     print(f"\n{sum(results)} of {len(results)} cases ended cleanly")
     return 0 if all(results) else 1
