@@ -60,6 +60,13 @@ NOT_RUN = {
     "tests/test_slurm_training.py, with the pinned client",
     "docs/guides/mlflow/server-away.rst": "needs mlflow-export-import in every client; its "
     "outages are measured by tests/test_server_outage.py with the pinned client",
+    "docs/guides/mlflow/lightning.rst": "its training runs as a script and a Slurm job, in "
+    "tests/test_lightning_train.py, with the pinned client",
+    "docs/guides/mlflow/mmengine-resume.rst": "its training runs as a script, in "
+    "tests/test_mmengine_train.py, with the pinned client",
+    "docs/guides/mlflow/sweeps.rst": "the client calls of the logging page, nested",
+    "docs/guides/mlflow/training-habits.rst": "the client calls of the logging page; its "
+    "figures are the pinned client's (tools/benchmark_logging.py)",
 }
 CLIENTS = "oldest,pinned,newest"
 SERVERS = "lab,2.22.5,newest"

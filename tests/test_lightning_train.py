@@ -1,0 +1,190 @@
+"""examples/training/lightning_train.py (and lightning.sbatch): PyTorch Lightning's
+MLFlowLogger logs the parameters, a point of ``train_loss`` per step and the checkpoints;
+a training resumed from its checkpoint goes on in the same run, by hand and through
+Lightning's own Slurm auto-requeue under a real (throwaway) Slurm. Without the run's ID
+passed back to the logger, the requeued training starts a second run (the page warns of it).
+
+The Slurm warning before the time limit (``--signal=B:USR1@120``) is sent at once, to the
+batch script's process, as Slurm sends it (``scancel --batch --signal=USR1``): Lightning's
+handler does not depend on who sent it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from labdocs.lab import LAB_TRACKING_URI
+from labdocs.slurm import ThrowawaySlurm
+from labdocs.training import (
+    EXAMPLES,
+    logged_steps,
+    new_member,
+    run_training,
+    runs_of,
+    training_environment,
+)
+
+TRAINING = EXAMPLES / "lightning_train.py"
+BATCH_SCRIPT = EXAMPLES / "lightning.sbatch"
+STEPS_PER_EPOCH = 16  # 256 samples, batches of 16
+# What most people write: a new logger at every start, the checkpoint's run forgotten.
+PASSES_THE_RUN_ID = "        run_id=run_id,  # None: a new run"
+FORGETS_THE_RUN_ID = "        run_id=None,  # None: a new run"
+
+
+def train(folder: Path, server_url: str, member: str, *args: str) -> str:
+    done = run_training(
+        [sys.executable, TRAINING.name, *args],
+        env=training_environment(server_url, member), cwd=folder, timeout=240,
+    )  # fmt: skip
+    output = f"{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, output
+    return output
+
+
+@pytest.mark.timeout(300)  # two trainings, each starting Python with torch and Lightning
+def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
+    shutil.copy(TRAINING, sandbox)
+    member = new_member()
+    train(sandbox, mlflow_server.url, member, "--epochs", "2")
+    (first,) = runs_of(mlflow_server.url, f"{member}-lightning")
+    assert first.info.status == "FINISHED"
+
+    output = train(sandbox, mlflow_server.url, member, "--epochs", "3")
+    assert "Restored all states from the checkpoint" in output
+
+    (run,) = runs_of(mlflow_server.url, f"{member}-lightning")
+    assert run.info.run_id == first.info.run_id
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"lr": "0.05"}
+    assert logged_steps(mlflow_server.url, run.info.run_id, "train_loss") == list(
+        range(3 * STEPS_PER_EPOCH)
+    )
+    client = MlflowClient(mlflow_server.url)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"last", "epoch=2-step=48"} <= artifacts, artifacts
+    assert "last/last.ckpt" in [a.path for a in client.list_artifacts(run.info.run_id, "last")]
+
+
+class SlurmTraining:
+    """One member's Lightning training, submitted as the page says, from its own folder."""
+
+    def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path, script: str):
+        self.cluster, self.server_url, self.folder = cluster, server_url, folder
+        self.member = new_member()
+        batch = BATCH_SCRIPT.read_text()
+        assert batch.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
+        (folder / BATCH_SCRIPT.name).write_text(batch.replace(LAB_TRACKING_URI, server_url))
+        (folder / TRAINING.name).write_text(script)
+        self.job_id = 0
+
+    def submit(self, epochs: int) -> int:
+        self.job_id = self.cluster.sbatch(
+            self.folder / BATCH_SCRIPT.name, "--epochs", str(epochs),
+            cwd=self.folder, env=training_environment(self.server_url, self.member),
+        )  # fmt: skip
+        return self.job_id
+
+    def log(self) -> str:
+        path = self.folder / f"train-{self.job_id}.log"
+        return path.read_text() if path.exists() else "(no log yet)"
+
+    def runs(self):
+        return runs_of(self.server_url, f"{self.member}-lightning")
+
+    def wait_for_steps(self, count: int, timeout: float = 120.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.cluster.check_alive()
+            runs = self.runs()
+            if (
+                runs
+                and len(logged_steps(self.server_url, runs[0].info.run_id, "train_loss")) >= count
+            ):
+                return runs[0].info.run_id
+            time.sleep(0.3)
+        raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")
+
+    def wait_for_status(self, run_id: str, status: str, timeout: float = 60.0) -> None:
+        client = MlflowClient(self.server_url)
+        deadline = time.monotonic() + timeout
+        while (found := client.get_run(run_id).info.status) != status:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"run {run_id} is {found}, not {status}:\n{self.log()}")
+            time.sleep(0.2)
+
+    def warn_of_the_time_limit(self) -> None:
+        """What ``--signal=B:USR1@120`` makes Slurm do two minutes before the limit."""
+        self.cluster.run("scancel", "--batch", "--signal=USR1", str(self.job_id))
+
+    def wait_until_done(self, timeout: float = 180.0) -> dict[str, str]:
+        def done(fields):
+            self.cluster.start_now_if_held_back(self.job_id)
+            return fields["JobState"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
+
+        fields = self.cluster.wait_for(self.job_id, done, "done", timeout=timeout)
+        assert fields["JobState"] == "COMPLETED", f"{fields}\n{self.log()}"
+        return fields
+
+
+def lightning_under_slurm(
+    cluster, server_url, folder, script: str, *, goes_on_in_the_run: bool
+) -> SlurmTraining:
+    """Submit, let it log a while, warn it of its time limit, and see the job through."""
+    training = SlurmTraining(cluster, server_url, folder, script)
+    job = training.submit(epochs=20)
+    first_run = training.wait_for_steps(20)
+    training.warn_of_the_time_limit()
+    cluster.wait_for(job, lambda fields: fields["JobState"] == "PENDING", "requeued")
+    # While the job waits in the queue, Lightning has ended the run as FAILED.
+    training.wait_for_status(first_run, "FAILED")
+    if goes_on_in_the_run:  # the requeued job makes it RUNNING again
+        cluster.start_now_if_held_back(job)
+        training.wait_for_status(first_run, "RUNNING", timeout=120)
+    fields = training.wait_until_done()
+    assert fields["Restarts"] == "1", training.log()
+    assert f"job {job}, attempt 2" in training.log()
+    assert "Restored all states from the checkpoint" in training.log()
+    assert (folder / f"lightning-{job}" / "hpc_ckpt_1.ckpt").is_file()  # the page names it
+    return training
+
+
+@pytest.mark.timeout(420)  # two attempts, each starting Python with torch and Lightning
+def test_lightning_auto_requeue_goes_on_in_the_same_run(slurm_cluster, mlflow_server, sandbox):
+    training = lightning_under_slurm(
+        slurm_cluster, mlflow_server.url, sandbox, TRAINING.read_text(), goes_on_in_the_run=True
+    )
+
+    (run,) = training.runs()
+    assert run.info.status == "FINISHED", training.log()
+    steps = logged_steps(mlflow_server.url, run.info.run_id, "train_loss")
+    assert steps == list(range(len(steps))), training.log()  # each once, none skipped
+    # Resumed from a checkpoint taken in the middle of a step and of an epoch (which its
+    # data loader cannot resume), Lightning trains a step more or fewer than 20 epochs hold.
+    assert abs(len(steps) - 20 * STEPS_PER_EPOCH) <= 1, training.log()
+
+
+@pytest.mark.timeout(420)
+def test_lightning_auto_requeue_without_the_run_id_starts_a_second_run(
+    slurm_cluster, mlflow_server, sandbox
+):
+    script = TRAINING.read_text()
+    assert script.count(PASSES_THE_RUN_ID) == 1
+    script = script.replace(PASSES_THE_RUN_ID, FORGETS_THE_RUN_ID)
+    training = lightning_under_slurm(
+        slurm_cluster, mlflow_server.url, sandbox, script, goes_on_in_the_run=False
+    )
+
+    runs = training.runs()
+    assert len(runs) == 2, training.log()
+    first, second = sorted(runs, key=lambda run: run.info.start_time)
+    assert first.info.status == "FAILED"
+    assert second.info.status == "FINISHED"
+    # The second run starts where the checkpoint left off: neither holds the whole training.
+    assert logged_steps(mlflow_server.url, second.info.run_id, "train_loss")[0] > 0
