@@ -23,7 +23,11 @@ import getpass
 import json
 import os
 import re
+import runpy
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -33,6 +37,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import RestException
 
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.sandbox import within_sandbox
 
 REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
 
@@ -50,6 +55,7 @@ try:
         import mmpose
         import torch
         from mmengine.config import Config
+        from mmengine.registry import VISBACKENDS
         from mmengine.runner import Runner
         from mmpose.utils import register_all_modules
 
@@ -77,9 +83,13 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
+BACKEND_MODULE = ROOT / "examples" / "mindgarage_mlflow.py"  # the config imports it by name
+BACKEND = "MLflowAcceptedNamesVisBackend"
 # The config the page names, as it ships inside the mmpose package.
 MMPOSE_CONFIGS = Path(mmpose.__file__).parent / ".mim" / "configs"
 RTMPOSE = MMPOSE_CONFIGS / "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
+# MMPose's tools/train.py and tools/test.py, as they ship inside the mmpose package.
+MMPOSE_TOOLS = Path(mmpose.__file__).parent / ".mim" / "tools"
 RUN_NAME = re.compile(r"^\d{8}_\d{6}$")
 # CocoMetric's results, as MMPose names them, and as the page's backend sends them to MLflow.
 COCO_NAMES = {
@@ -128,10 +138,10 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + "val.json")
 test_evaluator = val_evaluator
 # Log every iteration (MMPose: every 50); draw every validation image (MMPose: off); keep
-# the best checkpoint only (RTMPose keeps it by 'coco/AP'), not the last one too.
+# the best checkpoint (RTMPose keeps it by 'coco/AP'), and the last one only if asked.
 default_hooks = dict(
     logger=dict(interval=1), visualization=dict(enable={draw}, interval=1),
-    checkpoint=dict(save_last=False))
+    checkpoint=dict(save_last={save_last}))
 log_processor = dict(window_size=1)
 """
 
@@ -191,10 +201,13 @@ def write_fake_coco(folder: Path) -> None:
         (folder / f"{split}.json").write_text(json.dumps(coco))
 
 
-def write_member_config(folder: Path, name: str, recipe: str, draw: bool = True) -> Path:
+def write_member_config(
+    folder: Path, name: str, recipe: str, draw: bool = True, save_last: bool = False
+) -> Path:
     """The config a member trains: shrunk RTMPose, then the page's lines (``recipe``).
 
-    ``draw``: whether PoseVisualizationHook draws the validation images.
+    ``draw``: whether PoseVisualizationHook draws the validation images; ``save_last``:
+    whether the last epoch's checkpoint is kept (MMEngine's default), to resume from.
     """
     data = folder / "coco"
     if not data.exists():
@@ -202,6 +215,7 @@ def write_member_config(folder: Path, name: str, recipe: str, draw: bool = True)
     shrunk = SHRUNK_RTMPOSE.format(
         rtmpose=str(RTMPOSE), epochs=EPOCHS, data=str(data) + "/", batch=BATCH,
         metainfo=str(MMPOSE_CONFIGS / "_base_/datasets/coco.py"), draw=draw,
+        save_last=save_last,
     )  # fmt: skip
     config = folder / f"{name}.py"
     config.write_text(f"{shrunk}\n{recipe}")
@@ -219,7 +233,7 @@ def build_runner(config: Path, work_dir: Path, fixed: bool = True) -> Runner:
     cfg.launcher = "none"
     if not fixed:
         backend = cfg.visualizer.vis_backends[1]
-        assert backend.type == "MLflowAcceptedNamesVisBackend", f"not the page's: {backend}"
+        assert backend.type == BACKEND, f"not the page's: {backend}"
         backend.type = "MLflowVisBackend"
     return Runner.from_cfg(cfg)
 
@@ -238,6 +252,12 @@ def one_torch_thread():
 @pytest.fixture
 def server(mlflow_server) -> MlflowClient:
     return MlflowClient(mlflow_server.url)  # asks the throwaway server directly
+
+
+@pytest.fixture(autouse=True)
+def backend_module_on_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's mindgarage_mlflow.py where Python finds it, as a member's PYTHONPATH."""
+    monkeypatch.syspath_prepend(str(BACKEND_MODULE.parent))
 
 
 # -- the page's config, in a real RTMPose training ------------------------------------
@@ -300,7 +320,7 @@ def test_rtmpose_training_with_the_page_config_reaches_mlflow(sandbox: Path, ser
     assert params["val_evaluator.type"] == "CocoMetric"
     config_py = mlflow.artifacts.load_text(f"runs:/{run_id}/config.py")
     assert f"exp_name = '{experiment_name}'" in config_py
-    assert "type='MLflowAcceptedNamesVisBackend'" in config_py
+    assert f"type='{BACKEND}'" in config_py
     assert f"{name}.py" in {a.path for a in server.list_artifacts(run_id)}
 
 
@@ -349,25 +369,99 @@ def test_the_pages_quote_the_real_errors():
         assert f"ValueError: {IMAGE_ERROR.strip()}" in text, page
 
 
-def test_the_saved_copy_of_the_config_lacks_the_backend(sandbox: Path):
-    """The copy MMEngine saves in the work_dir names the backend, but cannot register it."""
-    from mmengine.registry import VISBACKENDS, DefaultScope
-    from mmpose.registry import VISUALIZERS
+# -- the copy of the config in the work_dir: testing and resuming from it ---------------
 
-    cfg = Config.fromfile(str(RECIPE))  # registers the backend, as any load of the file
-    cfg.dump(str(sandbox / "saved.py"))  # as the Runner saves it into the work_dir
-    saved = Config.fromfile(str(sandbox / "saved.py"))
-    assert saved.visualizer.vis_backends[1].type == "MLflowAcceptedNamesVisBackend"
-    # A fresh process, as tools/test.py would be: the registration made above is undone.
-    registered = VISBACKENDS._module_dict.pop("MLflowAcceptedNamesVisBackend")  # no public way
+
+@contextmanager
+def process_of_its_own(env: dict[str, str]) -> Iterator[list[str]]:
+    """What ``python tools/...`` in a new shell starts from: the backend not registered,
+    its module not imported, MLflow and MMEngine as new (the sandbox's reset, nested),
+    ``env`` in the environment. Yields the names of the runs the tool left open."""
+    VISBACKENDS._module_dict.pop(BACKEND, None)  # no public way to unregister
+    sys.modules.pop(BACKEND_MODULE.stem, None)
+    left_open: list[str] = []
+    with within_sandbox(Path.cwd(), left_open):
+        os.environ.update(env)
+        yield left_open
+
+
+def mmpose_tool(tool: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """``python tools/<tool>.py <args>`` in an MMPose clone, as the page says, in this
+    process (the lab's URL reaches the throwaway server only here, labdocs/network.py).
+    Returns the runs it left open: a crashed tool's, which its process's end would end."""
+    argv = sys.argv
+    sys.argv = [str(MMPOSE_TOOLS / f"{tool}.py"), *args]
     try:
-        with DefaultScope.overwrite_default_scope("mmpose"), pytest.raises(KeyError) as raised:
-            VISUALIZERS.build({**saved.visualizer, "save_dir": str(sandbox)})
+        with process_of_its_own(env or {}) as left_open:
+            runpy.run_path(sys.argv[0], run_name="__main__")
     finally:
-        VISBACKENDS._module_dict["MLflowAcceptedNamesVisBackend"] = registered
-    assert str(raised.value).startswith(
-        "'MLflowAcceptedNamesVisBackend is not in the mmpose::vis_backend registry."
-    )
+        sys.argv = argv
+    return left_open
+
+
+# MMEngine 0.10.7 loads its checkpoints with torch.load's default, which torch 2.6 made
+# weights_only=True; its checkpoints hold more than weights. The page's way out:
+OWN_CHECKPOINTS = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+WEIGHTS_ONLY_ERROR = (
+    "Weights only load failed. This file can still be loaded, to do so you have two options,"
+)
+
+
+@pytest.mark.timeout(600)  # four RTMPose starts: a minute alone, several under load
+# What torch says of the way out, each time it loads a checkpoint (the page says so too).
+@pytest.mark.filterwarnings("ignore:Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected")
+def test_the_saved_copy_tests_and_resumes_the_training(sandbox: Path, server):
+    name = "rtmpose_saved_copy"  # an experiment of its own on the session's server
+    config = write_member_config(sandbox, name, RECIPE.read_text(), draw=False, save_last=True)
+    mmpose_tool("train", str(config))  # work_dir: MMPose's default, work_dirs/<config name>
+    work_dir = sandbox / "work_dirs" / name
+    saved = work_dir / f"{name}.py"
+    # The copy: plain values, no _base_, no code; the backend's module named by custom_imports.
+    copy_text = saved.read_text()
+    assert "_base_ = " not in copy_text and "def " not in copy_text
+    assert Config.fromfile(str(saved)).custom_imports == {
+        "imports": [BACKEND_MODULE.stem], "allow_failed_imports": False
+    }  # fmt: skip
+    experiment = server.get_experiment_by_name(f"{name}/{getpass.getuser()}")
+    [training] = server.search_runs([experiment.experiment_id])
+    assert training.info.status == "FINISHED"
+
+    # Test the best checkpoint with the copy, as members do next.
+    [best] = work_dir.glob("best_coco_AP_epoch_*.pth")
+    with pytest.raises(Exception) as raised:  # torch >= 2.6 and MMEngine 0.10.7
+        mmpose_tool("test", str(saved), str(best))
+    assert type(raised.value).__name__ == "UnpicklingError", repr(raised.value)
+    assert str(raised.value).startswith(WEIGHTS_ONLY_ERROR), str(raised.value)
+    assert mmpose_tool("test", str(saved), str(best), env=OWN_CHECKPOINTS) == []
+    [test_log] = [p for p in work_dir.glob("*/*.log") if "Epoch(test)" in p.read_text()]
+    assert re.search(r"Epoch\(test\) \[\d+/\d+\] +coco/AP: \d", test_log.read_text())
+
+    # Resume with the copy: one epoch more, from the last checkpoint.
+    resume = ["--resume", "--cfg-options", "train_cfg.max_epochs=3"]
+    assert mmpose_tool("train", str(saved), *resume, env=OWN_CHECKPOINTS) == []
+    assert (work_dir / "epoch_3.pth").exists()
+    resumed_log = max(work_dir.glob("*/*.log"))  # the newest start's
+    assert f"resumed epoch: {EPOCHS}, iter: {ITERATIONS}" in resumed_log.read_text()
+
+    # On the server: the training, then each start from the copy, as runs of their own in
+    # the training's experiment.
+    runs = server.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    training, _stopped, test, resumed = runs  # _stopped: the start without the export
+    assert [r.info.status for r in (training, test, resumed)] == ["FINISHED"] * 3
+    assert test.data.params["load_from"] == str(best)
+    assert f"{name}.py" in {a.path for a in server.list_artifacts(test.info.run_id)}
+    assert {r.info.run_name for r in runs} == {training.info.run_name}  # the copy's name
+    assert not [m for m in test.data.metrics if m.startswith("coco/")], test.data.metrics
+    assert [m.step for m in server.get_metric_history(resumed.info.run_id, "loss")] == [
+        ITERATIONS + 1, ITERATIONS + 2
+    ]  # fmt: skip
+    assert [m.step for m in server.get_metric_history(resumed.info.run_id, "coco/AP_M")] == [3]
+
+
+def test_the_page_shows_the_backend_module_the_tests_import():
+    page = PAGES[0].read_text()
+    assert f"literalinclude:: ../../../examples/{BACKEND_MODULE.name}" in page
+    assert f'custom_imports = dict(imports=["{BACKEND_MODULE.stem}"]' in RECIPE.read_text()
 
 
 def test_the_page_names_the_tested_mmpose():
