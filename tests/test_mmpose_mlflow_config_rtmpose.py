@@ -3,8 +3,9 @@
 The MMPose page tells lab members to add examples/mmpose_mlflow_config.py to the config
 they train with, for example MMPose's RTMPose-m on COCO. Here that is done for real, as
 ``tools/train.py`` does it: a config file that inherits the RTMPose-m COCO config shipped
-inside the mmpose package, shrinks it to a few fake COCO images made here (two epochs, on
-the CPU, no pretrained weights: no network), and ends with the page's lines; loaded with
+inside the mmpose package, shrinks it to a few fake COCO images (two epochs, on the CPU, no
+pretrained weights: no network; labdocs/rtmpose_training.py writes both), and ends with
+the page's lines; loaded with
 ``Config.fromfile``, trained and validated by MMEngine's ``Runner`` with MMPose's own
 ``PoseLocalVisualizer``, ``CocoMetric`` and ``PoseVisualizationHook``. Then the throwaway
 server (the lab's URL reaches it during the tests) is asked what arrived.
@@ -20,18 +21,15 @@ an error. Elsewhere (``nox -s doctest``) this module is skipped.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
 import runpy
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import RestException
@@ -42,31 +40,19 @@ from labdocs.sandbox import within_sandbox
 REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
 
 try:
-    with warnings.catch_warnings():
-        # What the OpenMMLab stack says when imported, facts of its code, not the page's:
-        # torch 2.13 deprecates torch.jit (used by torch.distributed.optim, which mmengine
-        # imports); mmengine imports pkg_resources (hence setuptools<81); torchvision 0.16.2
-        # beside torch 2.13 has no compiled image ops (MMPose uses none); mmcv warns about
-        # a class it moved, on mmpose's import of the old place.
-        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated")
-        warnings.filterwarnings("ignore", "pkg_resources is deprecated as an API")
-        warnings.filterwarnings("ignore", "Failed to load image Python extension")
-        warnings.filterwarnings("ignore", "``MultiScaleDeformableAttention`` has been moved")
-        import mmpose
-        import torch
-        from mmengine.config import Config
-        from mmengine.registry import VISBACKENDS
-        from mmengine.runner import Runner
-        from mmpose.utils import register_all_modules
-
-        # MMPose's modules, and the three parts of MMDetection that the RTMPose config
-        # uses (its backbone, a transform, a hook): imported here, under these filters,
-        # rather than by the Runner's registries during the test (tools/train.py leaves
-        # it to them).
-        register_all_modules(init_default_scope=False)
-        import mmdet.datasets.transforms
-        import mmdet.engine.hooks
-        import mmdet.models  # noqa: F401
+    from labdocs.rtmpose_training import (
+        AUTOCAST_DEPRECATED,
+        BATCH,
+        EPOCHS,
+        ITERATIONS,
+        MMPOSE_TOOLS,
+        VAL_IMAGES,
+        Config,
+        Runner,
+        mmpose,
+        torch,
+        write_member_config,
+    )
 except ImportError:
     if os.environ.get(REQUIRE_MMPOSE) == "1":
         raise  # nox -s mmpose promised the real stack: a missing piece is a failure
@@ -74,22 +60,18 @@ except ImportError:
         "mmpose is not installed: `nox -s mmpose` runs this test with the real MMPose stack",
         allow_module_level=True,
     )
+from mmengine.registry import VISBACKENDS  # noqa: E402 (mmengine: only with mmpose)
 
 # Warnings of the OpenMMLab stack while it trains, facts of its code, not the page's.
 pytestmark = [
     # mmdet's CSPNeXt channel attention (se_layer.py) calls torch.cuda.amp.autocast.
-    pytest.mark.filterwarnings(r"ignore:`torch\.cuda\.amp\.autocast\(args...\)` is deprecated"),
+    pytest.mark.filterwarnings(f"ignore:{AUTOCAST_DEPRECATED}"),
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
 BACKEND_MODULE = ROOT / "examples" / "mindgarage_mlflow.py"  # the config imports it by name
 BACKEND = "MLflowAcceptedNamesVisBackend"
-# The config the page names, as it ships inside the mmpose package.
-MMPOSE_CONFIGS = Path(mmpose.__file__).parent / ".mim" / "configs"
-RTMPOSE = MMPOSE_CONFIGS / "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
-# MMPose's tools/train.py and tools/test.py, as they ship inside the mmpose package.
-MMPOSE_TOOLS = Path(mmpose.__file__).parent / ".mim" / "tools"
 RUN_NAME = re.compile(r"^\d{8}_\d{6}$")
 # CocoMetric's results, as MMPose names them, and as the page's backend sends them to MLflow.
 COCO_NAMES = {
@@ -106,120 +88,6 @@ METRIC_NAME_ERROR = (
 )
 IMAGE_ERROR = "unknown file extension: "
 PAGES = [ROOT / "docs/guides/mlflow/mmpose.rst", ROOT / "docs/guides/mlflow/troubleshooting.rst"]
-
-TRAIN_IMAGES, VAL_IMAGES, BATCH = 4, 2, 2
-EPOCHS = 2
-ITERATIONS = EPOCHS * TRAIN_IMAGES // BATCH
-
-# A member's config: RTMPose-m on COCO, shrunk to the fake images. The page's lines follow.
-SHRUNK_RTMPOSE = """\
-_base_ = [{rtmpose!r}]
-
-max_epochs = {epochs}
-train_cfg = dict(max_epochs=max_epochs, val_interval=1)
-# No pretrained backbone: its checkpoint is a download, and the tests have no network.
-model = dict(backbone=dict(init_cfg=None))
-# Albumentation needs albumentations, an optional dependency of MMPose not installed here;
-# its blur and dropout change pixels, nothing of what reaches MLflow.
-train_pipeline = [t for t in _base_.train_pipeline if t.type != "Albumentation"]
-data_root = {data!r}
-# The keypoints' names and sigmas, from MMPose's configs (a member trains in a clone of
-# MMPose, where this path is relative; here the package's copy).
-metainfo = dict(from_file={metainfo!r})
-train_dataloader = dict(
-    batch_size={batch}, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file="train.json", data_prefix=dict(img="images/"),
-                 metainfo=metainfo, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size={batch}, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file="val.json", data_prefix=dict(img="images/"),
-                 metainfo=metainfo))
-test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + "val.json")
-test_evaluator = val_evaluator
-# Log every iteration (MMPose: every 50); draw every validation image (MMPose: off); keep
-# the best checkpoint (RTMPose keeps it by 'coco/AP'), and the last one only if asked.
-default_hooks = dict(
-    logger=dict(interval=1), visualization=dict(enable={draw}, interval=1),
-    checkpoint=dict(save_last={save_last}))
-log_processor = dict(window_size=1)
-"""
-
-
-# -- a few fake COCO images, with one person each ------------------------------------
-
-KEYPOINTS = [
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-]  # fmt: skip
-# Where each keypoint sits in its person's box, as (x, y) fractions: a person standing.
-POSE = [
-    (0.5, 0.08), (0.45, 0.06), (0.55, 0.06), (0.4, 0.08), (0.6, 0.08), (0.3, 0.22),
-    (0.7, 0.22), (0.2, 0.4), (0.8, 0.4), (0.15, 0.55), (0.85, 0.55), (0.38, 0.55),
-    (0.62, 0.55), (0.38, 0.75), (0.62, 0.75), (0.38, 0.95), (0.62, 0.95),
-]  # fmt: skip
-
-
-def write_fake_coco(folder: Path) -> None:
-    """COCO-style train.json, val.json and images/: one person per image.
-
-    The validation persons are one medium and one large (COCO's areas), so that every
-    one of CocoMetric's ten results is computed.
-    """
-    import cv2
-
-    rng = np.random.default_rng(0)
-    (folder / "images").mkdir(parents=True)
-    category = {"id": 1, "name": "person", "supercategory": "person", "keypoints": KEYPOINTS}
-    boxes = {  # image size, person box (x, y, w, h)
-        "train": [((320, 256), (100, 20, 120, 220))] * TRAIN_IMAGES,
-        "val": [((320, 256), (130, 60, 60, 120)), ((320, 256), (90, 10, 140, 240))],
-    }
-    next_id = 1
-    for split, people in boxes.items():
-        images, annotations = [], []
-        for (width, height), (x, y, w, h) in people:
-            name = f"{split}_{next_id:03d}.jpg"
-            pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-            keypoints = []
-            for fx, fy in POSE:
-                px, py = x + fx * w, y + fy * h
-                cv2.circle(pixels, (int(px), int(py)), 4, (255, 255, 255), -1)
-                keypoints += [round(px, 1), round(py, 1), 2]
-            cv2.imwrite(str(folder / "images" / name), pixels)
-            images.append({"id": next_id, "file_name": name, "width": width, "height": height})
-            annotations.append(
-                {
-                    "id": next_id, "image_id": next_id, "category_id": 1,
-                    "bbox": [x, y, w, h], "area": float(w * h), "iscrowd": 0,
-                    "num_keypoints": len(POSE), "keypoints": keypoints,
-                }
-            )  # fmt: skip
-            next_id += 1
-        coco = {"images": images, "annotations": annotations, "categories": [category]}
-        (folder / f"{split}.json").write_text(json.dumps(coco))
-
-
-def write_member_config(
-    folder: Path, name: str, recipe: str, draw: bool = True, save_last: bool = False
-) -> Path:
-    """The config a member trains: shrunk RTMPose, then the page's lines (``recipe``).
-
-    ``draw``: whether PoseVisualizationHook draws the validation images; ``save_last``:
-    whether the last epoch's checkpoint is kept (MMEngine's default), to resume from.
-    """
-    data = folder / "coco"
-    if not data.exists():
-        write_fake_coco(data)
-    shrunk = SHRUNK_RTMPOSE.format(
-        rtmpose=str(RTMPOSE), epochs=EPOCHS, data=str(data) + "/", batch=BATCH,
-        metainfo=str(MMPOSE_CONFIGS / "_base_/datasets/coco.py"), draw=draw,
-        save_last=save_last,
-    )  # fmt: skip
-    config = folder / f"{name}.py"
-    config.write_text(f"{shrunk}\n{recipe}")
-    return config
 
 
 def build_runner(config: Path, work_dir: Path, fixed: bool = True) -> Runner:
