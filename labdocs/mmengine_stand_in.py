@@ -10,6 +10,7 @@ Used by tests/test_mmpose_mlflow_config.py and by the UI page's MMEngine trainin
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -31,10 +32,13 @@ with warnings.catch_warnings():
     from mmengine.runner import Runner
 
 # For the tests and the pages that train: imported above, under the warnings filter.
-__all__ = ["EPOCHS", "ITERATIONS_PER_EPOCH", "RECIPE", "VISUALIZERS", "Runner", "add_training",
-           "load_recipe"]  # fmt: skip
+__all__ = ["BACKEND_MODULE_FOLDER", "EPOCHS", "ITERATIONS_PER_EPOCH", "RECIPE", "VISUALIZERS",
+           "Config", "Runner", "add_training", "load_recipe"]  # fmt: skip
 
 RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
+# The config imports the backend's module, examples/mindgarage_mlflow.py, by name
+# (custom_imports): members keep it in a folder on their PYTHONPATH, the tests here.
+BACKEND_MODULE_FOLDER = ROOT / "examples"
 
 try:
     import mmpose  # noqa: F401
@@ -102,6 +106,8 @@ EPOCHS = 2
 
 def load_recipe(path: Path = RECIPE) -> Config:
     """The config as MMPose's tools/train.py gets it, with the visualizer stand-in."""
+    if str(BACKEND_MODULE_FOLDER) not in sys.path:
+        sys.path.append(str(BACKEND_MODULE_FOLDER))  # as a member's PYTHONPATH
     cfg = Config.fromfile(str(path))
     if HAVE_MMPOSE:
         from mmpose.utils import register_all_modules

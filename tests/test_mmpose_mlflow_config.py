@@ -21,6 +21,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import sys
 from pathlib import Path
 
 import mlflow
@@ -30,10 +31,12 @@ from mlflow.exceptions import MlflowException
 
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.mmengine_stand_in import (
+    BACKEND_MODULE_FOLDER,
     EPOCHS,
     ITERATIONS_PER_EPOCH,
     RECIPE,
     VISUALIZERS,
+    Config,
     Runner,
     add_training,
     load_recipe,
@@ -151,6 +154,25 @@ def test_after_training_plain_mlflow_calls_go_to_the_lab_server(
     assert on_server.info.experiment_id == experiment.experiment_id
     runs = server.search_runs([experiment.experiment_id])
     assert sorted(r.info.run_name for r in runs) == sorted([cfg.run_name, "evaluation"])
+
+
+# -- the backend's module, imported by name ---------------------------------------------
+
+# What MMEngine says when the config's custom_imports cannot be imported (the page quotes it).
+IMPORT_ERROR = (
+    "Failed to import custom modules from {'imports': ['mindgarage_mlflow'], "
+    "'allow_failed_imports': False}, the current sys.path is: "
+)
+
+
+def test_without_the_backend_module_on_the_path_the_config_stops_at_once(monkeypatch):
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(BACKEND_MODULE_FOLDER)])
+    monkeypatch.delitem(sys.modules, "mindgarage_mlflow", raising=False)
+    with pytest.raises(ImportError) as raised:
+        Config.fromfile(str(RECIPE))
+    assert str(raised.value).startswith(IMPORT_ERROR), str(raised.value)
+    page = " ".join(PAGE.read_text().split())  # the page wraps long messages
+    assert f"ImportError: {IMPORT_ERROR.rstrip()} [...]" in page
 
 
 # -- (b) no tracking_uri ----------------------------------------------------------------

@@ -3,8 +3,9 @@
 The MMPose page tells lab members to add examples/mmpose_mlflow_config.py to the config
 they train with, for example MMPose's RTMPose-m on COCO. Here that is done for real, as
 ``tools/train.py`` does it: a config file that inherits the RTMPose-m COCO config shipped
-inside the mmpose package, shrinks it to a few fake COCO images made here (two epochs, on
-the CPU, no pretrained weights: no network), and ends with the page's lines; loaded with
+inside the mmpose package, shrinks it to a few fake COCO images (two epochs, on the CPU, no
+pretrained weights: no network; labdocs/rtmpose_training.py writes both), and ends with
+the page's lines; loaded with
 ``Config.fromfile``, trained and validated by MMEngine's ``Runner`` with MMPose's own
 ``PoseLocalVisualizer``, ``CocoMetric`` and ``PoseVisualizationHook``. Then the throwaway
 server (the lab's URL reaches it during the tests) is asked what arrived.
@@ -20,47 +21,38 @@ an error. Elsewhere (``nox -s doctest``) this module is skipped.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
-import warnings
+import runpy
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import RestException
 
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.sandbox import within_sandbox
 
 REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
 
 try:
-    with warnings.catch_warnings():
-        # What the OpenMMLab stack says when imported, facts of its code, not the page's:
-        # torch 2.13 deprecates torch.jit (used by torch.distributed.optim, which mmengine
-        # imports); mmengine imports pkg_resources (hence setuptools<81); torchvision 0.16.2
-        # beside torch 2.13 has no compiled image ops (MMPose uses none); mmcv warns about
-        # a class it moved, on mmpose's import of the old place.
-        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated")
-        warnings.filterwarnings("ignore", "pkg_resources is deprecated as an API")
-        warnings.filterwarnings("ignore", "Failed to load image Python extension")
-        warnings.filterwarnings("ignore", "``MultiScaleDeformableAttention`` has been moved")
-        import mmpose
-        import torch
-        from mmengine.config import Config
-        from mmengine.runner import Runner
-        from mmpose.utils import register_all_modules
-
-        # MMPose's modules, and the three parts of MMDetection that the RTMPose config
-        # uses (its backbone, a transform, a hook): imported here, under these filters,
-        # rather than by the Runner's registries during the test (tools/train.py leaves
-        # it to them).
-        register_all_modules(init_default_scope=False)
-        import mmdet.datasets.transforms
-        import mmdet.engine.hooks
-        import mmdet.models  # noqa: F401
+    from labdocs.rtmpose_training import (
+        AUTOCAST_DEPRECATED,
+        BATCH,
+        EPOCHS,
+        ITERATIONS,
+        MMPOSE_TOOLS,
+        VAL_IMAGES,
+        Config,
+        Runner,
+        mmpose,
+        torch,
+        write_member_config,
+    )
 except ImportError:
     if os.environ.get(REQUIRE_MMPOSE) == "1":
         raise  # nox -s mmpose promised the real stack: a missing piece is a failure
@@ -68,18 +60,18 @@ except ImportError:
         "mmpose is not installed: `nox -s mmpose` runs this test with the real MMPose stack",
         allow_module_level=True,
     )
+from mmengine.registry import VISBACKENDS  # noqa: E402 (mmengine: only with mmpose)
 
 # Warnings of the OpenMMLab stack while it trains, facts of its code, not the page's.
 pytestmark = [
     # mmdet's CSPNeXt channel attention (se_layer.py) calls torch.cuda.amp.autocast.
-    pytest.mark.filterwarnings(r"ignore:`torch\.cuda\.amp\.autocast\(args...\)` is deprecated"),
+    pytest.mark.filterwarnings(f"ignore:{AUTOCAST_DEPRECATED}"),
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
-# The config the page names, as it ships inside the mmpose package.
-MMPOSE_CONFIGS = Path(mmpose.__file__).parent / ".mim" / "configs"
-RTMPOSE = MMPOSE_CONFIGS / "body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py"
+BACKEND_MODULE = ROOT / "examples" / "mindgarage_mlflow.py"  # the config imports it by name
+BACKEND = "MLflowAcceptedNamesVisBackend"
 RUN_NAME = re.compile(r"^\d{8}_\d{6}$")
 # CocoMetric's results, as MMPose names them, and as the page's backend sends them to MLflow.
 COCO_NAMES = {
@@ -97,116 +89,6 @@ METRIC_NAME_ERROR = (
 IMAGE_ERROR = "unknown file extension: "
 PAGES = [ROOT / "docs/guides/mlflow/mmpose.rst", ROOT / "docs/guides/mlflow/troubleshooting.rst"]
 
-TRAIN_IMAGES, VAL_IMAGES, BATCH = 4, 2, 2
-EPOCHS = 2
-ITERATIONS = EPOCHS * TRAIN_IMAGES // BATCH
-
-# A member's config: RTMPose-m on COCO, shrunk to the fake images. The page's lines follow.
-SHRUNK_RTMPOSE = """\
-_base_ = [{rtmpose!r}]
-
-max_epochs = {epochs}
-train_cfg = dict(max_epochs=max_epochs, val_interval=1)
-# No pretrained backbone: its checkpoint is a download, and the tests have no network.
-model = dict(backbone=dict(init_cfg=None))
-# Albumentation needs albumentations, an optional dependency of MMPose not installed here;
-# its blur and dropout change pixels, nothing of what reaches MLflow.
-train_pipeline = [t for t in _base_.train_pipeline if t.type != "Albumentation"]
-data_root = {data!r}
-# The keypoints' names and sigmas, from MMPose's configs (a member trains in a clone of
-# MMPose, where this path is relative; here the package's copy).
-metainfo = dict(from_file={metainfo!r})
-train_dataloader = dict(
-    batch_size={batch}, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file="train.json", data_prefix=dict(img="images/"),
-                 metainfo=metainfo, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size={batch}, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file="val.json", data_prefix=dict(img="images/"),
-                 metainfo=metainfo))
-test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + "val.json")
-test_evaluator = val_evaluator
-# Log every iteration (MMPose: every 50); draw every validation image (MMPose: off); keep
-# the best checkpoint only (RTMPose keeps it by 'coco/AP'), not the last one too.
-default_hooks = dict(
-    logger=dict(interval=1), visualization=dict(enable={draw}, interval=1),
-    checkpoint=dict(save_last=False))
-log_processor = dict(window_size=1)
-"""
-
-
-# -- a few fake COCO images, with one person each ------------------------------------
-
-KEYPOINTS = [
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-]  # fmt: skip
-# Where each keypoint sits in its person's box, as (x, y) fractions: a person standing.
-POSE = [
-    (0.5, 0.08), (0.45, 0.06), (0.55, 0.06), (0.4, 0.08), (0.6, 0.08), (0.3, 0.22),
-    (0.7, 0.22), (0.2, 0.4), (0.8, 0.4), (0.15, 0.55), (0.85, 0.55), (0.38, 0.55),
-    (0.62, 0.55), (0.38, 0.75), (0.62, 0.75), (0.38, 0.95), (0.62, 0.95),
-]  # fmt: skip
-
-
-def write_fake_coco(folder: Path) -> None:
-    """COCO-style train.json, val.json and images/: one person per image.
-
-    The validation persons are one medium and one large (COCO's areas), so that every
-    one of CocoMetric's ten results is computed.
-    """
-    import cv2
-
-    rng = np.random.default_rng(0)
-    (folder / "images").mkdir(parents=True)
-    category = {"id": 1, "name": "person", "supercategory": "person", "keypoints": KEYPOINTS}
-    boxes = {  # image size, person box (x, y, w, h)
-        "train": [((320, 256), (100, 20, 120, 220))] * TRAIN_IMAGES,
-        "val": [((320, 256), (130, 60, 60, 120)), ((320, 256), (90, 10, 140, 240))],
-    }
-    next_id = 1
-    for split, people in boxes.items():
-        images, annotations = [], []
-        for (width, height), (x, y, w, h) in people:
-            name = f"{split}_{next_id:03d}.jpg"
-            pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-            keypoints = []
-            for fx, fy in POSE:
-                px, py = x + fx * w, y + fy * h
-                cv2.circle(pixels, (int(px), int(py)), 4, (255, 255, 255), -1)
-                keypoints += [round(px, 1), round(py, 1), 2]
-            cv2.imwrite(str(folder / "images" / name), pixels)
-            images.append({"id": next_id, "file_name": name, "width": width, "height": height})
-            annotations.append(
-                {
-                    "id": next_id, "image_id": next_id, "category_id": 1,
-                    "bbox": [x, y, w, h], "area": float(w * h), "iscrowd": 0,
-                    "num_keypoints": len(POSE), "keypoints": keypoints,
-                }
-            )  # fmt: skip
-            next_id += 1
-        coco = {"images": images, "annotations": annotations, "categories": [category]}
-        (folder / f"{split}.json").write_text(json.dumps(coco))
-
-
-def write_member_config(folder: Path, name: str, recipe: str, draw: bool = True) -> Path:
-    """The config a member trains: shrunk RTMPose, then the page's lines (``recipe``).
-
-    ``draw``: whether PoseVisualizationHook draws the validation images.
-    """
-    data = folder / "coco"
-    if not data.exists():
-        write_fake_coco(data)
-    shrunk = SHRUNK_RTMPOSE.format(
-        rtmpose=str(RTMPOSE), epochs=EPOCHS, data=str(data) + "/", batch=BATCH,
-        metainfo=str(MMPOSE_CONFIGS / "_base_/datasets/coco.py"), draw=draw,
-    )  # fmt: skip
-    config = folder / f"{name}.py"
-    config.write_text(f"{shrunk}\n{recipe}")
-    return config
-
 
 def build_runner(config: Path, work_dir: Path, fixed: bool = True) -> Runner:
     """What MMPose's tools/train.py does with a config file, on one CPU.
@@ -219,7 +101,7 @@ def build_runner(config: Path, work_dir: Path, fixed: bool = True) -> Runner:
     cfg.launcher = "none"
     if not fixed:
         backend = cfg.visualizer.vis_backends[1]
-        assert backend.type == "MLflowAcceptedNamesVisBackend", f"not the page's: {backend}"
+        assert backend.type == BACKEND, f"not the page's: {backend}"
         backend.type = "MLflowVisBackend"
     return Runner.from_cfg(cfg)
 
@@ -238,6 +120,12 @@ def one_torch_thread():
 @pytest.fixture
 def server(mlflow_server) -> MlflowClient:
     return MlflowClient(mlflow_server.url)  # asks the throwaway server directly
+
+
+@pytest.fixture(autouse=True)
+def backend_module_on_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's mindgarage_mlflow.py where Python finds it, as a member's PYTHONPATH."""
+    monkeypatch.syspath_prepend(str(BACKEND_MODULE.parent))
 
 
 # -- the page's config, in a real RTMPose training ------------------------------------
@@ -300,7 +188,7 @@ def test_rtmpose_training_with_the_page_config_reaches_mlflow(sandbox: Path, ser
     assert params["val_evaluator.type"] == "CocoMetric"
     config_py = mlflow.artifacts.load_text(f"runs:/{run_id}/config.py")
     assert f"exp_name = '{experiment_name}'" in config_py
-    assert "type='MLflowAcceptedNamesVisBackend'" in config_py
+    assert f"type='{BACKEND}'" in config_py
     assert f"{name}.py" in {a.path for a in server.list_artifacts(run_id)}
 
 
@@ -349,25 +237,99 @@ def test_the_pages_quote_the_real_errors():
         assert f"ValueError: {IMAGE_ERROR.strip()}" in text, page
 
 
-def test_the_saved_copy_of_the_config_lacks_the_backend(sandbox: Path):
-    """The copy MMEngine saves in the work_dir names the backend, but cannot register it."""
-    from mmengine.registry import VISBACKENDS, DefaultScope
-    from mmpose.registry import VISUALIZERS
+# -- the copy of the config in the work_dir: testing and resuming from it ---------------
 
-    cfg = Config.fromfile(str(RECIPE))  # registers the backend, as any load of the file
-    cfg.dump(str(sandbox / "saved.py"))  # as the Runner saves it into the work_dir
-    saved = Config.fromfile(str(sandbox / "saved.py"))
-    assert saved.visualizer.vis_backends[1].type == "MLflowAcceptedNamesVisBackend"
-    # A fresh process, as tools/test.py would be: the registration made above is undone.
-    registered = VISBACKENDS._module_dict.pop("MLflowAcceptedNamesVisBackend")  # no public way
+
+@contextmanager
+def process_of_its_own(env: dict[str, str]) -> Iterator[list[str]]:
+    """What ``python tools/...`` in a new shell starts from: the backend not registered,
+    its module not imported, MLflow and MMEngine as new (the sandbox's reset, nested),
+    ``env`` in the environment. Yields the names of the runs the tool left open."""
+    VISBACKENDS._module_dict.pop(BACKEND, None)  # no public way to unregister
+    sys.modules.pop(BACKEND_MODULE.stem, None)
+    left_open: list[str] = []
+    with within_sandbox(Path.cwd(), left_open):
+        os.environ.update(env)
+        yield left_open
+
+
+def mmpose_tool(tool: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """``python tools/<tool>.py <args>`` in an MMPose clone, as the page says, in this
+    process (the lab's URL reaches the throwaway server only here, labdocs/network.py).
+    Returns the runs it left open: a crashed tool's, which its process's end would end."""
+    argv = sys.argv
+    sys.argv = [str(MMPOSE_TOOLS / f"{tool}.py"), *args]
     try:
-        with DefaultScope.overwrite_default_scope("mmpose"), pytest.raises(KeyError) as raised:
-            VISUALIZERS.build({**saved.visualizer, "save_dir": str(sandbox)})
+        with process_of_its_own(env or {}) as left_open:
+            runpy.run_path(sys.argv[0], run_name="__main__")
     finally:
-        VISBACKENDS._module_dict["MLflowAcceptedNamesVisBackend"] = registered
-    assert str(raised.value).startswith(
-        "'MLflowAcceptedNamesVisBackend is not in the mmpose::vis_backend registry."
-    )
+        sys.argv = argv
+    return left_open
+
+
+# MMEngine 0.10.7 loads its checkpoints with torch.load's default, which torch 2.6 made
+# weights_only=True; its checkpoints hold more than weights. The page's way out:
+OWN_CHECKPOINTS = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+WEIGHTS_ONLY_ERROR = (
+    "Weights only load failed. This file can still be loaded, to do so you have two options,"
+)
+
+
+@pytest.mark.timeout(600)  # four RTMPose starts: a minute alone, several under load
+# What torch says of the way out, each time it loads a checkpoint (the page says so too).
+@pytest.mark.filterwarnings("ignore:Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected")
+def test_the_saved_copy_tests_and_resumes_the_training(sandbox: Path, server):
+    name = "rtmpose_saved_copy"  # an experiment of its own on the session's server
+    config = write_member_config(sandbox, name, RECIPE.read_text(), draw=False, save_last=True)
+    mmpose_tool("train", str(config))  # work_dir: MMPose's default, work_dirs/<config name>
+    work_dir = sandbox / "work_dirs" / name
+    saved = work_dir / f"{name}.py"
+    # The copy: plain values, no _base_, no code; the backend's module named by custom_imports.
+    copy_text = saved.read_text()
+    assert "_base_ = " not in copy_text and "def " not in copy_text
+    assert Config.fromfile(str(saved)).custom_imports == {
+        "imports": [BACKEND_MODULE.stem], "allow_failed_imports": False
+    }  # fmt: skip
+    experiment = server.get_experiment_by_name(f"{name}/{getpass.getuser()}")
+    [training] = server.search_runs([experiment.experiment_id])
+    assert training.info.status == "FINISHED"
+
+    # Test the best checkpoint with the copy, as members do next.
+    [best] = work_dir.glob("best_coco_AP_epoch_*.pth")
+    with pytest.raises(Exception) as raised:  # torch >= 2.6 and MMEngine 0.10.7
+        mmpose_tool("test", str(saved), str(best))
+    assert type(raised.value).__name__ == "UnpicklingError", repr(raised.value)
+    assert str(raised.value).startswith(WEIGHTS_ONLY_ERROR), str(raised.value)
+    assert mmpose_tool("test", str(saved), str(best), env=OWN_CHECKPOINTS) == []
+    [test_log] = [p for p in work_dir.glob("*/*.log") if "Epoch(test)" in p.read_text()]
+    assert re.search(r"Epoch\(test\) \[\d+/\d+\] +coco/AP: \d", test_log.read_text())
+
+    # Resume with the copy: one epoch more, from the last checkpoint.
+    resume = ["--resume", "--cfg-options", "train_cfg.max_epochs=3"]
+    assert mmpose_tool("train", str(saved), *resume, env=OWN_CHECKPOINTS) == []
+    assert (work_dir / "epoch_3.pth").exists()
+    resumed_log = max(work_dir.glob("*/*.log"))  # the newest start's
+    assert f"resumed epoch: {EPOCHS}, iter: {ITERATIONS}" in resumed_log.read_text()
+
+    # On the server: the training, then each start from the copy, as runs of their own in
+    # the training's experiment.
+    runs = server.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    training, _stopped, test, resumed = runs  # _stopped: the start without the export
+    assert [r.info.status for r in (training, test, resumed)] == ["FINISHED"] * 3
+    assert test.data.params["load_from"] == str(best)
+    assert f"{name}.py" in {a.path for a in server.list_artifacts(test.info.run_id)}
+    assert {r.info.run_name for r in runs} == {training.info.run_name}  # the copy's name
+    assert not [m for m in test.data.metrics if m.startswith("coco/")], test.data.metrics
+    assert [m.step for m in server.get_metric_history(resumed.info.run_id, "loss")] == [
+        ITERATIONS + 1, ITERATIONS + 2
+    ]  # fmt: skip
+    assert [m.step for m in server.get_metric_history(resumed.info.run_id, "coco/AP_M")] == [3]
+
+
+def test_the_page_shows_the_backend_module_the_tests_import():
+    page = PAGES[0].read_text()
+    assert f"literalinclude:: ../../../examples/{BACKEND_MODULE.name}" in page
+    assert f'custom_imports = dict(imports=["{BACKEND_MODULE.stem}"]' in RECIPE.read_text()
 
 
 def test_the_page_names_the_tested_mmpose():
