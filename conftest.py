@@ -12,8 +12,13 @@ from labdocs.parsers import parsers
 
 # members: who runs a page, and the member pages run by two lab members against the one
 # authenticated server (their own Sybil collectors); slurm: a throwaway Slurm, for the
-# trainings run as batch jobs.
-pytest_plugins = ["labdocs.plugin", "labdocs.members", "labdocs.slurm_plugin"]
+# trainings run as batch jobs; deployment_plugin: the lab's deployment (examples/deploy/).
+pytest_plugins = [
+    "labdocs.plugin",
+    "labdocs.members",
+    "labdocs.slurm_plugin",
+    "labdocs.deployment_plugin",
+]
 
 # Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
 # own temporary folder, environment and MLflow state), a browser tab on the MLflow UI, and
@@ -23,15 +28,22 @@ PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui", "lab_member"]
 # they export ('<your password>') become the credentials it made for this session.
 AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox", "lab_member"]
 
-rest_auth = [page + ".rst" for page in AUTH_PAGES]
-myst_auth = [page + ".md" for page in AUTH_PAGES]
+# The admin page runs against the lab's deployment (examples/deploy/, deployment_plugin),
+# reached at the lab's https address, which the page shows.
+DEPLOYMENT_PAGES = ["docs/admin/*"]
+DEPLOYMENT_PAGE_FIXTURES = ["mlflow_server", "deployment", "page_sandbox"]
+
+rest_auth = [page + ".rst" for page in AUTH_PAGES if page not in DEPLOYMENT_PAGES]
+myst_auth = [page + ".md" for page in AUTH_PAGES if page not in DEPLOYMENT_PAGES]
+rest_deployment = [page + ".rst" for page in DEPLOYMENT_PAGES]
+myst_deployment = [page + ".md" for page in DEPLOYMENT_PAGES]
 
 rest_pages = Sybil(
-    parsers("rest"), patterns=["*.rst"], excludes=[*rest_auth, *NOT_PAGES],
+    parsers("rest"), patterns=["*.rst"], excludes=[*rest_auth, *rest_deployment, *NOT_PAGES],
     fixtures=PAGE_FIXTURES, name="rest",
 )  # fmt: skip
 myst_pages = Sybil(
-    parsers("myst"), patterns=["*.md"], excludes=[*myst_auth, *NOT_PAGES],
+    parsers("myst"), patterns=["*.md"], excludes=[*myst_auth, *myst_deployment, *NOT_PAGES],
     fixtures=PAGE_FIXTURES, name="myst",
 )  # fmt: skip
 rest_auth_pages = Sybil(
@@ -41,6 +53,18 @@ myst_auth_pages = Sybil(
     parsers("myst"), patterns=myst_auth, fixtures=AUTH_PAGE_FIXTURES, name="myst-auth"
 )
 
+rest_deployment_pages = Sybil(
+    parsers("rest"), patterns=rest_deployment, fixtures=DEPLOYMENT_PAGE_FIXTURES,
+    name="rest-deployment",
+)  # fmt: skip
+myst_deployment_pages = Sybil(
+    parsers("myst"), patterns=myst_deployment, fixtures=DEPLOYMENT_PAGE_FIXTURES,
+    name="myst-deployment",
+)  # fmt: skip
+
 pytest_collect_file = SybilCollection(
-    [rest_pages, myst_pages, rest_auth_pages, myst_auth_pages]
-).pytest()
+    [
+        rest_pages, myst_pages, rest_auth_pages, myst_auth_pages,
+        rest_deployment_pages, myst_deployment_pages,
+    ]
+).pytest()  # fmt: skip

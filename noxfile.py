@@ -2,6 +2,8 @@
 
 nox -s docs              build the site into build/html (strict: a warning is an error)
 nox -s doctest           run every example on the site against a throwaway MLflow server
+nox -s deployment-drills the admin page's move, backups, restarts and upgrade, on throwaway
+                         deployments (nginx, PostgreSQL, MLflow) of examples/deploy/
 nox -s lint              ruff, the pages' static checks (no server), sphinx-lint, zizmor
 nox -s docs-live         preview the site, rebuilt on every save
 nox -s docs-published    the site as GitHub Actions publishes it, with its edit links
@@ -149,6 +151,12 @@ def linkcheck(session: nox.Session) -> None:
     session.run("python", "-m", "tools.linkcheck_report", "build/linkcheck/output.json")
 
 
+# The admin page's procedures on whole throwaway deployments, minutes each: the move from
+# the old server, backup and restore, restarts, upgrade and rollback. `nox -s deployment-drills`
+# runs them; `nox -s doctest` does only when named (`nox -s doctest -- tests/test_move.py`).
+DEPLOYMENT_DRILLS = ["tests/test_move.py", "tests/test_backup.py", "tests/test_upgrade.py"]
+
+
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server (labdocs/)."""
@@ -161,7 +169,20 @@ def doctest(session: nox.Session) -> None:
     env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
-    session.run("pytest", *session.posargs, env=env, interrupt_timeout=30, terminate_timeout=10)
+    args = session.posargs or [f"--ignore={drill}" for drill in DEPLOYMENT_DRILLS]
+    session.run("pytest", *args, env=env, interrupt_timeout=30, terminate_timeout=10)
+
+
+@nox.session(name="deployment-drills", python=PYTHON)
+def deployment_drills(session: nox.Session) -> None:
+    """The admin page's move, backup and restore, restarts, upgrade and rollback, each on
+    throwaway deployments of examples/deploy/ (labdocs/deployment.py)."""
+    install(session, "doctest.txt")
+    env = server_under_test(session)
+    session.run(
+        "pytest", *(session.posargs or DEPLOYMENT_DRILLS), env=env,
+        interrupt_timeout=30, terminate_timeout=10,
+    )  # fmt: skip
 
 
 @nox.session(name="kill-drill", python=False)
