@@ -24,26 +24,21 @@ pytest_plugins = [
 # own temporary folder, environment and MLflow state), a browser tab on the MLflow UI, and
 # the lab member who runs it (its experiments are named after them).
 PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui", "lab_member"]
-# Pages about signing in run against the authenticated server instead; the placeholders
-# they export ('<your password>') become the credentials it made for this session.
-AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox", "lab_member"]
+# Pages about signing in run against the lab's deployment instead (examples/deploy/:
+# nginx with TLS, MLflow, PostgreSQL; deployment_plugin), at the lab's https address, which
+# they show; the placeholders they export ('<your password>') become the credentials it
+# made for this session.
+AUTH_PAGE_FIXTURES = ["mlflow_server", "deployment", "page_sandbox", "lab_member"]
 
-# The admin page runs against the lab's deployment (examples/deploy/, deployment_plugin),
-# reached at the lab's https address, which the page shows.
-DEPLOYMENT_PAGES = ["docs/admin/*"]
-DEPLOYMENT_PAGE_FIXTURES = ["mlflow_server", "deployment", "page_sandbox"]
-
-rest_auth = [page + ".rst" for page in AUTH_PAGES if page not in DEPLOYMENT_PAGES]
-myst_auth = [page + ".md" for page in AUTH_PAGES if page not in DEPLOYMENT_PAGES]
-rest_deployment = [page + ".rst" for page in DEPLOYMENT_PAGES]
-myst_deployment = [page + ".md" for page in DEPLOYMENT_PAGES]
+rest_auth = [page + ".rst" for page in AUTH_PAGES]
+myst_auth = [page + ".md" for page in AUTH_PAGES]
 
 rest_pages = Sybil(
-    parsers("rest"), patterns=["*.rst"], excludes=[*rest_auth, *rest_deployment, *NOT_PAGES],
+    parsers("rest"), patterns=["*.rst"], excludes=[*rest_auth, *NOT_PAGES],
     fixtures=PAGE_FIXTURES, name="rest",
 )  # fmt: skip
 myst_pages = Sybil(
-    parsers("myst"), patterns=["*.md"], excludes=[*myst_auth, *myst_deployment, *NOT_PAGES],
+    parsers("myst"), patterns=["*.md"], excludes=[*myst_auth, *NOT_PAGES],
     fixtures=PAGE_FIXTURES, name="myst",
 )  # fmt: skip
 rest_auth_pages = Sybil(
@@ -53,18 +48,6 @@ myst_auth_pages = Sybil(
     parsers("myst"), patterns=myst_auth, fixtures=AUTH_PAGE_FIXTURES, name="myst-auth"
 )
 
-rest_deployment_pages = Sybil(
-    parsers("rest"), patterns=rest_deployment, fixtures=DEPLOYMENT_PAGE_FIXTURES,
-    name="rest-deployment",
-)  # fmt: skip
-myst_deployment_pages = Sybil(
-    parsers("myst"), patterns=myst_deployment, fixtures=DEPLOYMENT_PAGE_FIXTURES,
-    name="myst-deployment",
-)  # fmt: skip
-
 pytest_collect_file = SybilCollection(
-    [
-        rest_pages, myst_pages, rest_auth_pages, myst_auth_pages,
-        rest_deployment_pages, myst_deployment_pages,
-    ]
-).pytest()  # fmt: skip
+    [rest_pages, myst_pages, rest_auth_pages, myst_auth_pages]
+).pytest()

@@ -167,22 +167,23 @@ def doctest(session: nox.Session) -> None:
     # tests/test_accessible_html.py runs axe-core: the locked copy, installed by nox's Python.
     sitechecks = session.run("python", "-m", "tools.site_checkers", silent=True)
     env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
+    # The signing-in page's examples also run from what it tells members to install, alone
+    # (tests/test_member_client.py): that environment, built once.
+    member = session.run("python", "-m", "tools.member_env", silent=True)
+    env["DOCS_MEMBER_PYTHON"] = member.strip().splitlines()[-1]
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
     args = session.posargs or [f"--ignore={drill}" for drill in DEPLOYMENT_DRILLS]
     session.run("pytest", *args, env=env, interrupt_timeout=30, terminate_timeout=10)
 
 
-@nox.session(name="deployment-drills", python=PYTHON)
+@nox.session(name="deployment-drills", python=False)
 def deployment_drills(session: nox.Session) -> None:
     """The admin page's move, backup and restore, restarts, upgrade and rollback, each on
-    throwaway deployments of examples/deploy/ (labdocs/deployment.py)."""
-    install(session, "doctest.txt")
-    env = server_under_test(session)
-    session.run(
-        "pytest", *(session.posargs or DEPLOYMENT_DRILLS), env=env,
-        interrupt_timeout=30, terminate_timeout=10,
-    )  # fmt: skip
+    throwaway deployments of examples/deploy/ (labdocs/deployment.py): the doctest session,
+    its environment and servers, on those tests (``-- <pytest arguments>`` adds to them)."""
+    doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]
+    session.run(*doctest, *DEPLOYMENT_DRILLS, *session.posargs)
 
 
 @nox.session(name="kill-drill", python=False)
@@ -201,7 +202,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def load(session: nox.Session) -> None:
-    """Print what the admin page's server takes: N members logging at once, points per
+    """Print what the member runs' server takes: N members logging at once, points per
     second, errors, points lost (tools/load_test.py). ``-- --help`` for its options."""
     install(session, "doctest.txt")
     session.run("python", "-m", "tools.load_test", *session.posargs, env=server_under_test(session))

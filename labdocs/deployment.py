@@ -546,6 +546,12 @@ class Deployment:
         return user
 
 
+def registry_environment() -> dict[str, str]:
+    """This process's environment without the throwaway CA: for a subprocess that may reach
+    the package registry (pip building an environment), whose certificates it must check."""
+    return {name: value for name, value in os.environ.items() if name not in CA_VARIABLES}
+
+
 @contextmanager
 def trusting(ca: Path) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in CA_VARIABLES}

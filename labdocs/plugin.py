@@ -174,7 +174,7 @@ def mlflow_server(request: pytest.FixtureRequest) -> ThrowawayServer:
 
 @pytest.fixture(scope="session")
 def auth_server(request: pytest.FixtureRequest) -> AuthServer:
-    """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
+    """The authenticated server (labdocs/member_server/lab_server.sh), ready, with a lab member."""
     try:
         auth = request.config.stash[STARTED].start_auth_server()
     except ServerError as error:  # a server version the lab script cannot run, say

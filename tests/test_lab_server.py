@@ -1,10 +1,9 @@
-"""examples/lab_server.sh and examples/basic_auth.ini: that the authenticated server the
-tests start is the admin page's command, and that it refuses what the pages say it refuses.
+"""labdocs/member_server/: the authenticated server of the member runs (labdocs/auth.py),
+and that it refuses what the pages say a server with sign-in refuses.
 
-The pages run their own examples against it (AUTH_PAGES in labdocs/pages.py); these tests cover
-what a page cannot show in its flow: several users at once, a reader's credentials file,
-the server's own refusals, and that the server the tests start is the one the admin page
-shows.
+The member runs sign in to it (labdocs/members.py); these tests cover what a page cannot
+show in its flow: several users at once, a reader's credentials file, and the server's own
+refusals. (The lab's setup, examples/deploy/, is tested by tests/test_deployment.py.)
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from mlflow.server.auth.client import AuthServiceClient
 
 from labdocs import store_summary
 from labdocs.auth import signed_in
-from labdocs.deployment import DEPLOY, Deployment
+from labdocs.deployment import DEPLOY, Deployment, registry_environment
 from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.servers import ThrowawayServer
@@ -58,7 +58,7 @@ for team in ("pose", "segmentation"):
 def old_mlflow() -> str:
     found = subprocess.run(
         ["python3", "-m", "tools.mlflow_envs", "server", OLD_VERSION],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     if found.returncode != 0:
         pytest.fail(f"no MLflow {OLD_VERSION} environment: {found.stderr}", pytrace=False)

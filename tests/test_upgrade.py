@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from labdocs import store_summary
 from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import AUTH_CONFIG, DEPLOY, Deployment
+from labdocs.deployment import AUTH_CONFIG, DEPLOY, Deployment, registry_environment
 from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.server_versions import ServerError, find_mlflow
@@ -30,7 +30,7 @@ UPGRADES = ROOT / "docs" / "admin" / "tracking-server.md"
 def older_mlflow() -> str:
     found = subprocess.run(
         ["python3", "-m", "tools.mlflow_envs", "server", OLDER],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     if found.returncode != 0:
         pytest.fail(f"no MLflow {OLDER} environment: {found.stderr}", pytrace=False)
