@@ -422,13 +422,13 @@ def test_the_credentials_file_the_page_shows_signs_in(
     client = MlflowClient(URL)
     with signed_in(None):  # no variables: the file signs in
         client.search_experiments(max_results=1)
-    # The variables win, each on its own (signed_in restores both afterwards).
+    # The variables win, each on its own (monkeypatch removes them when the test ends).
     with signed_in(None):
-        os.environ["MLFLOW_TRACKING_PASSWORD"] = new_password()
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", new_password())
         with pytest.raises(MlflowException, match=re.escape(NOT_AUTHENTICATED)):
             client.search_experiments(max_results=1)
     with signed_in(None):
-        os.environ["MLFLOW_TRACKING_USERNAME"] = deployment.admin.username
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", deployment.admin.username)
         with pytest.raises(MlflowException, match=re.escape(NOT_AUTHENTICATED)):
             client.search_experiments(max_results=1)  # the admin's name, the member's password
 
