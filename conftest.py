@@ -12,16 +12,23 @@ from labdocs.parsers import parsers
 
 # members: who runs a page, and the member pages run by two lab members against the one
 # authenticated server (their own Sybil collectors); slurm: a throwaway Slurm, for the
-# trainings run as batch jobs.
-pytest_plugins = ["labdocs.plugin", "labdocs.members", "labdocs.slurm_plugin"]
+# trainings run as batch jobs; deployment_plugin: the lab's deployment (examples/deploy/).
+pytest_plugins = [
+    "labdocs.plugin",
+    "labdocs.members",
+    "labdocs.slurm_plugin",
+    "labdocs.deployment_plugin",
+]
 
 # Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
 # own temporary folder, environment and MLflow state), a browser tab on the MLflow UI, and
 # the lab member who runs it (its experiments are named after them).
 PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui", "lab_member"]
-# Pages about signing in run against the authenticated server instead; the placeholders
-# they export ('<your password>') become the credentials it made for this session.
-AUTH_PAGE_FIXTURES = ["mlflow_server", "auth_server", "auth_page_sandbox", "lab_member"]
+# Pages about signing in run against the lab's deployment instead (examples/deploy/:
+# nginx with TLS, MLflow, PostgreSQL; deployment_plugin), at the lab's https address, which
+# they show; the placeholders they export ('<your password>') become the credentials it
+# made for this session.
+AUTH_PAGE_FIXTURES = ["mlflow_server", "deployment", "page_sandbox", "lab_member"]
 
 rest_auth = [page + ".rst" for page in AUTH_PAGES]
 myst_auth = [page + ".md" for page in AUTH_PAGES]

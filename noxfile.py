@@ -2,6 +2,8 @@
 
 nox -s docs              build the site into build/html (strict: a warning is an error)
 nox -s doctest           run every example on the site against a throwaway MLflow server
+nox -s deployment-drills the admin page's move, backups, restarts and upgrade, on throwaway
+                         deployments (nginx, PostgreSQL, MLflow) of examples/deploy/
 nox -s lint              ruff, the pages' static checks (no server), sphinx-lint, zizmor
 nox -s docs-live         preview the site, rebuilt on every save
 nox -s docs-published    the site as GitHub Actions publishes it, with its edit links
@@ -151,6 +153,12 @@ def linkcheck(session: nox.Session) -> None:
     session.run("python", "-m", "tools.linkcheck_report", "build/linkcheck/output.json")
 
 
+# The admin page's procedures on whole throwaway deployments, minutes each: the move from
+# the old server, backup and restore, restarts, upgrade and rollback. `nox -s deployment-drills`
+# runs them; `nox -s doctest` does only when named (`nox -s doctest -- tests/test_move.py`).
+DEPLOYMENT_DRILLS = ["tests/test_move.py", "tests/test_backup.py", "tests/test_upgrade.py"]
+
+
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server (labdocs/)."""
@@ -161,6 +169,10 @@ def doctest(session: nox.Session) -> None:
     # tests/test_accessible_html.py runs axe-core: the locked copy, installed by nox's Python.
     sitechecks = session.run("python", "-m", "tools.site_checkers", silent=True)
     env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
+    # The signing-in page's examples also run from what it tells members to install, alone
+    # (tests/test_member_client.py): that environment, built once.
+    member = session.run("python", "-m", "tools.member_env", silent=True)
+    env["DOCS_MEMBER_PYTHON"] = member.strip().splitlines()[-1]
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
     session.run(
@@ -170,10 +182,23 @@ def doctest(session: nox.Session) -> None:
 
 
 def pytest_args(posargs: list[str]) -> list[str]:
-    """The whole suite in parallel; what names files, or sets the workers, as it says."""
+    """The whole suite in parallel, without the deployment drills (their own session);
+    what names files, or sets the workers, as it says."""
     named = any(Path(a.split("::")[0]).exists() for a in posargs if not a.startswith("-"))
+    if named:
+        return posargs
     workers = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in posargs)
-    return posargs if named or workers else [*PARALLEL, *posargs]
+    ignored = [f"--ignore={drill}" for drill in DEPLOYMENT_DRILLS]
+    return [*([] if workers else PARALLEL), *ignored, *posargs]
+
+
+@nox.session(name="deployment-drills", python=False)
+def deployment_drills(session: nox.Session) -> None:
+    """The admin page's move, backup and restore, restarts, upgrade and rollback, each on
+    throwaway deployments of examples/deploy/ (labdocs/deployment.py): the doctest session,
+    its environment and servers, on those tests (``-- <pytest arguments>`` adds to them)."""
+    doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]
+    session.run(*doctest, *DEPLOYMENT_DRILLS, *session.posargs)
 
 
 @nox.session(name="kill-drill", python=False)
@@ -192,7 +217,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def load(session: nox.Session) -> None:
-    """Print what the admin page's server takes: N members logging at once, points per
+    """Print what the member runs' server takes: N members logging at once, points per
     second, errors, points lost (tools/load_test.py). ``-- --help`` for its options."""
     install(session, "doctest.txt")
     session.run("python", "-m", "tools.load_test", *session.posargs, env=server_under_test(session))

@@ -1,9 +1,11 @@
-"""The authenticated throwaway server: the lab's own start script, on loopback.
+"""The authenticated throwaway server of the member runs (members.py), on loopback.
 
-docs/admin/tracking-server.md shows ``examples/lab_server.sh`` and
-``examples/basic_auth.ini``; this module runs exactly those (``servers.lab_script_command``
-substitutes only the data folder, host, port and allowed hosts), so the command the page
-shows is the command the tests start.
+The member pages show the lab's plain address (``LAB_TRACKING_URI``, port 8001), which the
+lab's deployment (deployment.py: nginx with TLS, at the https address) does not serve: the
+member runs of those pages sign in to this server instead, MLflow's basic-auth on plain
+http, started from ``member_server/lab_server.sh`` with ``member_server/basic_auth.ini``
+(``servers.lab_script_command`` substitutes only the data folder, host, port and allowed
+hosts). It is the tests' stand-in, not the lab's setup: the admin page's is examples/deploy/.
 
 The secret key and the admin's password are generated for each run (``secrets``). They
 live in this process and in the server's environment only: nothing is written into the
@@ -31,8 +33,8 @@ from labdocs.server_versions import find_mlflow
 from labdocs.servers import ThrowawayServer, lab_script_command
 
 ROOT = lab.ROOT
-LAB_SERVER_SCRIPT = ROOT / "examples" / "lab_server.sh"
-LAB_AUTH_CONFIG = ROOT / "examples" / "basic_auth.ini"
+LAB_SERVER_SCRIPT = ROOT / "labdocs" / "member_server" / "lab_server.sh"
+LAB_AUTH_CONFIG = ROOT / "labdocs" / "member_server" / "basic_auth.ini"
 MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
 CREDENTIAL_VARIABLES = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
@@ -60,13 +62,13 @@ class AuthServer:
 
     @classmethod
     def start(cls, mlflow: str | None = None) -> AuthServer:
-        """Launch examples/lab_server.sh in a temporary folder; return at once."""
+        """Launch labdocs/member_server/lab_server.sh in a temporary folder; return at once."""
         config = configparser.ConfigParser()
         config.read(LAB_AUTH_CONFIG)
         admin = Credentials(config["mlflow"]["admin_username"], new_password())
         server = ThrowawayServer.start(
             lab_script_command(LAB_SERVER_SCRIPT, mlflow or find_mlflow()),
-            name="authenticated MLflow server (examples/lab_server.sh)",
+            name="authenticated MLflow server (labdocs/member_server/lab_server.sh)",
             copy_in=(LAB_AUTH_CONFIG,),
             env={
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(32),

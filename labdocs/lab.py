@@ -18,6 +18,10 @@ LAB_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
 # Its host:port, the Host header every request to it carries: a server standing in for the
 # lab's must allow it (mlflow server --allowed-hosts).
 LAB_HOST = urlsplit(LAB_TRACKING_URI).netloc
+# The same server secured (docs/admin/tracking-server.md: nginx with TLS in front, PostgreSQL
+# behind): the tests send it to their own deployment of examples/deploy/.
+LAB_HTTPS_TRACKING_URI = "https://mindgarage07.cs.uni-kl.de"
+LAB_HTTPS_HOST = urlsplit(LAB_HTTPS_TRACKING_URI).hostname
 # The MLflow version of the lab's tracking server. Nobody knows what the server runs today:
 # it predates this site, and the lab's first guide (about 2023) suggests an MLflow 2. This is
 # the version the admin page installs and the tests' throwaway server runs

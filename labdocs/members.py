@@ -2,11 +2,14 @@
 
 The lab is one long-lived server and many members running the same examples. So the
 member pages (``MEMBER_PAGES``) run, besides their usual run, against one authenticated
-server (auth.py, the admin page's ``examples/lab_server.sh``; in a parallel session, the
-worker's) as two lab members one after the other: the first (``auth.MEMBER_USERNAME``), then a second one,
-whose examples must pass as the first one's did, on a server that already holds the first
-one's experiments. Each run is a pytest File node of its own (``MemberPageRun``), so it
-gets its own sandbox, and its items carry the member's name in their node ids.
+server (auth.py, ``labdocs/member_server/lab_server.sh``; in a parallel session, the
+worker's) as two lab members one after the other: the first (``auth.MEMBER_USERNAME``),
+then a second one, whose examples must pass as the first one's did, on a server that
+already holds the first one's experiments. The sign-in pages' members sign in to the lab's
+deployment instead (deployment.py: the admin page's nginx with TLS, MLflow and
+PostgreSQL), at the lab's https address, which those pages show. Each run is a pytest File
+node of its own (``MemberPageRun``), so it gets its own sandbox, and its items carry the
+member's name in their node ids.
 
 In a member run, a page's namespace holds the member's world: ``mlflow_server`` is the
 authenticated server (the hidden checks ask it, signed in as the member), ``auth_server``
@@ -83,7 +86,7 @@ def colleague(auth: AuthServer, username: str) -> Credentials:
 
 def refuses_within(auth: AuthServer, who: Credentials, seconds: float = 12.0) -> None:
     """The server refuses ``who`` (401) within ``seconds``: each worker remembers a checked
-    password for ``auth_cache_ttl_seconds`` (examples/basic_auth.ini), and a password change
+    password for ``auth_cache_ttl_seconds`` (labdocs/member_server/basic_auth.ini), and a password change
     clears only the cache of the worker that made it."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -118,10 +121,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def lab_member(request: pytest.FixtureRequest) -> LabMember:
-    """Who runs this page: on a sign-in page, the authenticated server's member; else READER."""
+    """Who runs this page: on a sign-in page, the lab deployment's member; else READER."""
     if is_auth_page(Path(str(request.node.path))):
-        auth: AuthServer = request.getfixturevalue("auth_server")
-        return LabMember(auth.member.username, auth.member)
+        deployment = request.getfixturevalue("deployment")
+        return LabMember(deployment.member.username, deployment.member)
     return LabMember(getpass.getuser())
 
 
@@ -199,11 +202,15 @@ def member_page(
     in itself), and the namespace entries that make the page the member's."""
     run: MemberPageRun = request.node
     page = Path(str(run.path))
+    # The sign-in pages show the lab's https address: their members sign in to the lab's
+    # deployment (deployment_plugin), which their namespace calls ``deployment``.
+    signs_in = is_auth_page(page)
+    server = request.getfixturevalue("deployment") if signs_in else auth_server
     if run.member_username == MEMBER_USERNAME:
-        credentials = auth_server.member
+        credentials = server.member
     else:
-        credentials = colleague(auth_server, run.member_username)
-    as_member = dataclasses.replace(auth_server, member=credentials)
+        credentials = colleague(server, run.member_username)
+    as_member = dataclasses.replace(server, member=credentials)
     # Playwright's sync API runs one instance per thread: the plain pages' Chromium stops
     # (it starts again if a plain page needs it), the member's own starts when needed.
     ui_browser.close()
@@ -215,14 +222,14 @@ def member_page(
     try:
         with within_sandbox(tmp_path_factory.mktemp("member-page"), left_open):
             network.send_lab_url_to(auth_server.url)
-            if not is_auth_page(page):  # the reader exported them before the page
+            if not signs_in:  # the reader exported them before the page
                 os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
                 os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
             member_ui = MemberUI(browser, page, credentials.username)
             try:
                 yield {
                     "mlflow_server": auth_server.server,
-                    "auth_server": as_member,
+                    "deployment" if signs_in else "auth_server": as_member,
                     "lab_member": LabMember(credentials.username, credentials),
                     "ui": member_ui,
                 }
@@ -301,7 +308,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for member, counts in runs.items():
         line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         terminalreporter.write_line(
-            f"as {member} on the authenticated server: "
+            f"as {member}, signed in: "
             f"{plural(sum(counts.values()), 'example')} on {plural(len(pages[member]), 'page')}"
             f" ({line})"
         )

@@ -130,7 +130,26 @@ def redirect(public_url: str, local_url: str) -> None:
     public, local = urlsplit(public_url), urlsplit(local_url)
     if not _is_loopback(local.hostname):
         raise ValueError(f"can only redirect to loopback, not {local_url}")
-    _redirects[(public.hostname, public.port or 80)] = (local.hostname, local.port or 80)
+    _redirects[(public.hostname, _port_of(public))] = (local.hostname, _port_of(local))
+
+
+def _port_of(url) -> int:
+    return url.port or (443 if url.scheme == "https" else 80)
+
+
+@contextmanager
+def redirected(public_url: str, local_url: str) -> Iterator[None]:
+    """``redirect`` for a block only: a test's own server stands in for the lab's there."""
+    key = (urlsplit(public_url).hostname, _port_of(urlsplit(public_url)))
+    before = _redirects.get(key)
+    redirect(public_url, local_url)
+    try:
+        yield
+    finally:
+        if before is None:
+            _redirects.pop(key, None)
+        else:
+            _redirects[key] = before
 
 
 def send_lab_url_to(url: str) -> None:

@@ -142,7 +142,8 @@ def _apply_exports(example: Example) -> None:
 
 
 def _placeholder_value(example: Example, name: str, placeholder: str) -> str:
-    auth_server = example.namespace.get("auth_server")
+    # The sign-in server of the page: the authenticated server, or the lab's deployment.
+    auth_server = example.namespace.get("deployment") or example.namespace.get("auth_server")
     if auth_server is None:
         raise AssertionError(
             f"{example.path}:{example.line}: exports {name}={placeholder}, but the page does "

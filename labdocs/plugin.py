@@ -176,7 +176,7 @@ def mlflow_server(request: pytest.FixtureRequest) -> ThrowawayServer:
 
 @pytest.fixture(scope="session")
 def auth_server(request: pytest.FixtureRequest) -> AuthServer:
-    """The authenticated server (examples/lab_server.sh), ready, with a lab member."""
+    """The authenticated server (labdocs/member_server/lab_server.sh), ready, with a lab member."""
     try:
         auth = request.config.stash[STARTED].start_auth_server()
     except ServerError as error:  # a server version the lab script cannot run, say
@@ -361,17 +361,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """A file's tests in one worker, in order (a page's examples share its namespace); and
-    a member page's runs by the lab members (node ids ``page[as NAME]``, members.py) in one
-    worker, the second member after the first, on that worker's authenticated server, with
-    the page's own run when that is a member's too (the sign-in pages)."""
+    """A file's tests in one worker, in order (a page's examples share its namespace); a
+    member page's runs by the lab members (node ids ``page[as NAME]``, members.py) in one
+    worker, the second member after the first, on that worker's authenticated server; and
+    the sign-in pages with their members' runs in one worker, which alone starts the lab's
+    deployment for them (PostgreSQL, two MLflow processes, nginx: one is enough)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFileAndMembers(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
             page = file.split("[as ", 1)[0]
-            if page != file or is_auth_page(config.rootpath / page):
+            if is_auth_page(config.rootpath / page):
+                return "the sign-in pages, on the lab's deployment"
+            if page != file:
                 return f"{page}, as the lab's members"
             return file
 

@@ -97,7 +97,7 @@ def plain_server_command(mlflow: str, *extra_args: str) -> Command:
 
 
 def lab_script_command(script: Path, mlflow: str) -> Command:
-    """The lab's own start script (examples/lab_server.sh), run as it is.
+    """The member runs' start script (labdocs/member_server/lab_server.sh), run as it is.
 
     Only the values it takes from the environment change: its data folder, host, port and
     allowed hosts, and the ``mlflow`` it finds on PATH.

@@ -2,7 +2,7 @@
 
 The page says: ``/health`` answers everyone; ``/version`` answers 401 until you sign in
 (``curl -u <username>``), then the version. The plain server's side is the page's own
-hidden check; this is the authenticated server's (examples/lab_server.sh), asked as curl
+hidden check; this is the authenticated server's (labdocs/member_server/lab_server.sh), asked as curl
 asks it: without, then with a member's username and password (HTTP basic auth).
 """
 

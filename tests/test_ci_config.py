@@ -60,8 +60,9 @@ def test_ci_script_runs_the_readme_commands():
         assert f"nox -s {session}" in readme
         assert re.search(rf"nox -s {session}\b", script)
     assert "nox -s lint" in script
-    # The real MMPose; killed runs leave nothing (a script, run by CI).
-    for session in ("mmpose", "kill-drill"):
+    # The real MMPose; killed runs leave nothing (a script, run by CI); the admin page's
+    # procedures on throwaway deployments.
+    for session in ("mmpose", "kill-drill", "deployment-drills"):
         assert re.search(rf"nox -s {session}\b", script)
         assert session in nox_sessions()
 

@@ -1,10 +1,9 @@
-"""examples/lab_server.sh and examples/basic_auth.ini: that the authenticated server the
-tests start is the admin page's command, and that it refuses what the pages say it refuses.
+"""labdocs/member_server/: the authenticated server of the member runs (labdocs/auth.py),
+and that it refuses what the pages say a server with sign-in refuses.
 
-The pages run their own examples against it (AUTH_PAGES in labdocs/pages.py); these tests cover
-what a page cannot show in its flow: several users at once, a reader's credentials file,
-the server's own refusals, and that the server the tests start is the one the admin page
-shows.
+The member runs sign in to it (labdocs/members.py); these tests cover what a page cannot
+show in its flow: several users at once, a reader's credentials file, and the server's own
+refusals. (The lab's setup, examples/deploy/, is tested by tests/test_deployment.py.)
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from labdocs.auth import (
     signed_in,
 )
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
-from labdocs.pages import DOCS, included_files
+from labdocs.pages import DOCS
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import ThrowawayServer, lab_script_command
 
@@ -54,12 +53,6 @@ def _auth_client(server: AuthServer):
 
 
 # -- the command the admin page shows is the command the tests start ------------------
-
-
-def test_the_admin_page_shows_the_script_and_config_the_tests_start():
-    included = set(included_files(ADMIN_PAGE))
-    assert LAB_SERVER_SCRIPT in included
-    assert LAB_AUTH_CONFIG in included
 
 
 def test_the_auth_server_runs_that_script(auth_server: AuthServer, tmp_path: Path):

@@ -8,12 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from labdocs.lab import LAB_HOST, LAB_SERVER_MLFLOW_VERSION, LAB_TRACKING_URI
+from labdocs.lab import (
+    LAB_HOST,
+    LAB_HTTPS_TRACKING_URI,
+    LAB_SERVER_MLFLOW_VERSION,
+    LAB_TRACKING_URI,
+)
 from labdocs.server_versions import find_mlflow, mlflow_version
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION_COMMAND = f"curl {LAB_TRACKING_URI}/version"
-PAGES_WITH_IT = ["docs/guides/mlflow/compatibility.rst", "docs/admin/tracking-server.md"]
+# Once sign-in is on, /version asks for a username too (tests/test_deployment.py runs these).
+PAGES_WITH_IT = {
+    "docs/guides/mlflow/compatibility.rst": [
+        VERSION_COMMAND,
+        f"curl -u <your username> {LAB_HTTPS_TRACKING_URI}/version",
+    ],
+    "docs/admin/tracking-server.md": [f"curl -u admin {LAB_HTTPS_TRACKING_URI}/version"],
+}
 
 
 def shown_commands(page: str) -> list[str]:
@@ -26,7 +38,7 @@ def shown_commands(page: str) -> list[str]:
 
 @pytest.mark.parametrize("page", PAGES_WITH_IT)
 def test_pages_show_the_version_command(page):
-    assert shown_commands(page) == [VERSION_COMMAND]
+    assert shown_commands(page) == PAGES_WITH_IT[page]
 
 
 def test_the_version_command_prints_the_servers_version(mlflow_server):

@@ -43,6 +43,9 @@ def literal_value(line: str) -> str | None:
         if match["quoted"] and line[match.start() - 1 : match.start()] not in ("'", '"'):
             continue  # the end of a string ("a wrong password", ...), not a quoted name
         value = match["value"].strip()
+        operator = match.start("operator")
+        if line[operator - 1 : operator + 2] == " :'":
+            continue  # psql's variable, PASSWORD :'name' (examples/deploy/postgres-setup.sql)
         if not value or value.startswith(("$", "<", "#")):
             continue  # empty, a shell variable, a placeholder, a comment
         string = STRING.match(value)

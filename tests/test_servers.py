@@ -169,7 +169,9 @@ def test_options_an_older_server_lacks_are_left_out(tmp_path, version, has_host_
 
 def test_the_lab_script_refuses_an_older_server_at_once(tmp_path):
     with pytest.raises(ServerError, match=r"before 3\.5\.0 lack; .* is MLflow 2\.22\.5"):
-        lab_script_command(Path("examples/lab_server.sh"), mlflow_of_version(tmp_path, "2.22.5"))
+        lab_script_command(
+            Path("labdocs/member_server/lab_server.sh"), mlflow_of_version(tmp_path, "2.22.5")
+        )
 
 
 def test_the_server_nox_names_is_used(monkeypatch, tmp_path):

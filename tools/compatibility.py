@@ -46,8 +46,8 @@ PAGES = [
 ]
 # The guide's other pages, and why they are not part of the table.
 NOT_RUN = {
-    "docs/guides/mlflow/signing-in.md": "needs the authenticated server, started by the admin "
-    "page's script, which is for the lab's version (before 3.5 MLflow lacks --allowed-hosts)",
+    "docs/guides/mlflow/signing-in.md": "needs the lab's deployment, started from the admin "
+    "page's files, which are for the lab's version (before 3.5 MLflow lacks --allowed-hosts)",
     "docs/guides/mlflow/notebooks.md": "signs in, as signing-in.md",
     "docs/admin/tracking-server.md": "the admin's setup of the lab's version itself",
     "docs/guides/mlflow/viewing-results.rst": "the web UI belongs to the server: the same "

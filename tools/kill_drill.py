@@ -30,9 +30,14 @@ from labdocs.session import SESSION_FOLDER_PREFIX  # standard library only, as t
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Several examples, one slow (log_model); and a page about signing in, so that the run
-# starts its authenticated server too (at the end of collection: it boots meanwhile).
-PAGES = ["docs/guides/mlflow/logging.rst", "docs/guides/mlflow/signing-in.md"]
+# Several examples, one slow (log_model); a page about signing in, so that the run starts
+# its authenticated server too (at the end of collection: it boots meanwhile); and the admin
+# page, whose deployment (PostgreSQL, MLflow, nginx: deployment_plugin) must go as well.
+PAGES = [
+    "docs/guides/mlflow/logging.rst",
+    "docs/guides/mlflow/signing-in.md",
+    "docs/admin/tracking-server.md",
+]
 # Each case twice: as a page named on the command line runs (one process), and as the
 # whole suite runs (two workers, each with its servers). -v: the log names each example.
 MODES = {"one process": [], "two workers": ["-n", "2", "--dist", "loadfile"]}

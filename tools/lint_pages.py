@@ -26,7 +26,7 @@ from pathlib import Path
 from unittest import SkipTest
 
 from labdocs import pages
-from labdocs.lab import LAB_TRACKING_URI
+from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.parsers import FigureParser, SilentSkipParser, line_of, page_name
 from tools.problems import report
 
@@ -66,8 +66,13 @@ def spelling_problems(path: Path) -> list[str]:
     for number, line in enumerate(path.read_text().splitlines(), 1):
         where = f"{page_name(path)}:{number}"
         for url in LAB_URLS.findall(line):
-            if not url.startswith((LAB_TRACKING_URI, WRONG_PORT)):
-                found.append(f"{where}: the lab's URL spelled {url}, not {LAB_TRACKING_URI}")
+            # Today's open server, or the secured one (no port: nginx on 443).
+            known = url.startswith((LAB_TRACKING_URI, WRONG_PORT, LAB_HTTPS_TRACKING_URI))
+            if not known or url.startswith(f"{LAB_HTTPS_TRACKING_URI}:"):
+                found.append(
+                    f"{where}: the lab's URL spelled {url}, not {LAB_TRACKING_URI} "
+                    f"(or {LAB_HTTPS_TRACKING_URI})"
+                )
         if path.suffix == ".rst" and MARKDOWN_LINK.search(line):
             found.append(f"{where}: a Markdown link in reST renders as brackets")
     return found

@@ -1,12 +1,12 @@
-"""Many lab members logging at once: what the admin page's server takes, and whether it
-loses anything.
+"""Many lab members logging at once: what the member runs' plain-http server with sign-in
+takes, and whether it loses anything (the admin page's deployment: benchmark_deployment.py).
 
   python -m tools.load_test [--members 4] [--singles 20] [--batches 5] [--batch-size 1000]
-                            [--artifacts 3] [--script examples/lab_server.sh]
-                            [--auth-config examples/basic_auth.ini] [--auth-cache-ttl S]
+                            [--artifacts 3] [--script labdocs/member_server/lab_server.sh]
+                            [--auth-config labdocs/member_server/basic_auth.ini] [--auth-cache-ttl S]
 
-Starts the server the admin page shows (``--script`` with ``--auth-config``: by default
-``examples/lab_server.sh`` and ``examples/basic_auth.ini``, run as the tests run them, on
+Starts a server from a start script (``--script`` with ``--auth-config``: by default
+``labdocs/member_server/lab_server.sh`` and its ``basic_auth.ini``, run as the tests run them, on
 loopback in a folder of its own; any script that reads the same ``LAB_MLFLOW_*`` variables
 will do), creates one user per member, and starts the members together, one process each.
 Each member logs into its own experiment (``load-test/<member>``, the lab's rule) one run:
@@ -182,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--artifacts", type=int, default=3)
-    parser.add_argument("--script", type=Path, default=ROOT / "examples" / "lab_server.sh")
-    parser.add_argument("--auth-config", type=Path, default=ROOT / "examples" / "basic_auth.ini")
+    parser.add_argument(
+        "--script", type=Path, default=ROOT / "labdocs" / "member_server" / "lab_server.sh"
+    )
+    parser.add_argument(
+        "--auth-config", type=Path, default=ROOT / "labdocs" / "member_server" / "basic_auth.ini"
+    )
     parser.add_argument("--auth-cache-ttl", type=int, default=None)
     args = parser.parse_args(argv)
     os.environ.update(SERVER_ENVIRONMENT)

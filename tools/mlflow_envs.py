@@ -12,8 +12,8 @@ while its requirements stay the same (a stamp, as noxfile.install() does).
 A version is a number, or ``lab`` (labdocs.lab.LAB_SERVER_MLFLOW_VERSION), ``pinned`` (the pin in
 requirements/doctest.in) or ``newest``. A server gets the lock ``requirements/server-<version>.txt``
 if there is one (older servers need pins of their own), else ``mlflow[auth]==<version>``
-alone, from 3.10 on; the pinned client gets the doctest lock, another client the lock
-``requirements/client-<version>.txt`` if there is one (``nox -s lock`` makes it from
+and PostgreSQL's driver (the lab's deployment), from 3.10 on; the pinned client gets the
+doctest lock, another client the lock ``requirements/client-<version>.txt`` if there is one (``nox -s lock`` makes it from
 ``doctest.in`` with that MLflow, plus ``client-<version>.in``), else that same input, unlocked.
 A lock installs with ``--require-hashes``; a version without one (the newest, which the drift
 run measures) installs what pip resolves today. Unsupported versions fail at once, saying why.
@@ -44,6 +44,8 @@ class EnvError(RuntimeError):
 # Fresh installs of 2.22.5 and 3.1.4 resolve SQLAlchemy 2.1, and their sqlite server dies on
 # import; 3.10.1 was measured to work with it. Versions in between were not measured.
 GENERIC_SERVER_SINCE = (3, 10, 0)
+# PostgreSQL's driver, as requirements/server-<version>.in pin it.
+POSTGRES_DRIVER = "psycopg2-binary==2.9.13"
 
 
 def version_of(name: str) -> str:
@@ -64,7 +66,8 @@ def server_requirements(version: str) -> str:
     if lock.is_file():
         return lock.read_text()
     if tuple(map(int, version.split("."))) >= GENERIC_SERVER_SINCE:
-        return f"mlflow[auth]=={version}\n"
+        # psycopg2: the lab's deployment (examples/deploy/) keeps its runs in PostgreSQL.
+        return f"mlflow[auth]=={version}\n{POSTGRES_DRIVER}\n"
     raise EnvError(
         f"MLflow server {version} is not supported here: there is no {lock.relative_to(ROOT)}, "
         "and servers before 3.10 need pins of their own (2.22.5's and 3.1.4's sqlite store "

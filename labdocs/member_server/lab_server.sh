@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Start the MindGarage lab's MLflow tracking server, with authentication.
+# The tests' authenticated MLflow server for the member runs of the plain pages
+# (labdocs/auth.py): sign-in on plain http at the lab's address of today, port 8001. Not the
+# lab's setup: passwords cross the network in clear here. The admin page's deployment is
+# examples/deploy/ (nginx with TLS in front, PostgreSQL).
 #
 # Secrets never go into this file. The server reads them from its environment:
 #   MLFLOW_FLASK_SERVER_SECRET_KEY  a long random string, the same across restarts

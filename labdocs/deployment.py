@@ -1,0 +1,593 @@
+"""The lab's deployment, throwaway: PostgreSQL, the admin's start script, nginx with TLS.
+
+docs/admin/tracking-server.md shows the files under ``examples/deploy/``; this module
+starts exactly those, on loopback, in one folder of the run:
+
+- a certificate for the lab's host name from a throwaway CA (openssl), which the clients
+  of the run trust (``MLFLOW_TRACKING_SERVER_CERT_PATH`` and its kin), as members' machines
+  trust the certificate authority of the lab's real certificate;
+- a PostgreSQL cluster of its own (initdb; a Unix socket in the folder, no network port),
+  set up by ``postgres-setup.sql`` with the password typed in as the page says;
+- ``mlflow-server.sh`` with ``basic_auth.ini`` and a ``pgpass`` filled in from the example;
+- nginx in the foreground with ``mlflow.nginx.conf``, its ports and paths the run's.
+
+Only ports, paths and secrets change (``site_config`` says which lines, and fails if a line
+it changes is gone). Each daemon runs in the foreground, in a process group of its own,
+under the watchdog (processes.watched): when the owner ends, however it ends, the groups end and
+the folder goes (PostgreSQL's watchdog owns the whole folder). Secrets are generated per
+run and written only into the folder, mode 600.
+
+The lab's address for the secured server is ``LAB_HTTPS_TRACKING_URI``: the network guard
+sends its host (port 443, and 80 for plain http) to nginx's loopback ports.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdocs import network, processes
+from labdocs.auth import Credentials, new_password, signed_in
+from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
+from labdocs.server_versions import ServerError, find_mlflow
+from labdocs.servers import READY_TIMEOUT, SERVER_ENVIRONMENT, ThrowawayServer, free_port
+
+DEPLOY = ROOT / "examples" / "deploy"
+START_SCRIPT = DEPLOY / "mlflow-server.sh"
+AUTH_CONFIG = DEPLOY / "basic_auth.ini"
+NGINX_SITE = DEPLOY / "mlflow.nginx.conf"
+PGPASS = DEPLOY / "pgpass"
+POSTGRES_SETUP = DEPLOY / "postgres-setup.sql"
+PG_BIN = Path(os.environ.get("DOCS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
+# What trusts the throwaway CA: MLflow's client, requests (a page calls it), curl, Python's ssl.
+CA_VARIABLES = (
+    "MLFLOW_TRACKING_SERVER_CERT_PATH",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+
+
+class DeploymentError(ServerError):
+    """A part of the throwaway deployment could not be made or started."""
+
+
+def run(argv: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run a setup command; fail at once, naming what it was for, with its output."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+    if done.returncode != 0:
+        raise DeploymentError(
+            f"{what} failed (exit code {done.returncode}): {' '.join(argv)}\n"
+            f"{done.stdout}{done.stderr}"
+        )
+    return done
+
+
+# -- the certificate --------------------------------------------------------------
+
+
+def make_certificates(folder: Path, host: str = LAB_HTTPS_HOST) -> tuple[Path, Path, Path]:
+    """A throwaway CA, and a certificate for ``host`` signed by it: (ca, cert, key)."""
+    ca_key, ca, key, request, cert = (
+        folder / name for name in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run(
+        ["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+         "-subj", "/CN=Throwaway CA of the MindGarage docs tests",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        "making the throwaway CA",
+    )  # fmt: skip
+    run(
+        ["openssl", "req", *ec, "-keyout", key, "-out", request, "-subj", f"/CN={host}"],
+        "making the server's key",
+    )  # fmt: skip
+    extensions = folder / "server.ext"
+    extensions.write_text(
+        f"subjectAltName=DNS:{host}\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+    )
+    run(
+        ["openssl", "x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key,
+         "-CAcreateserial", "-days", "2", "-extfile", extensions, "-out", cert],
+        "signing the server's certificate",
+    )  # fmt: skip
+    for secret in (ca_key, key):
+        secret.chmod(0o600)
+    return ca, cert, key
+
+
+# -- the processes ------------------------------------------------------------------
+
+
+def launch(
+    name: str, argv: list[str], folder: Path, *, port: int = 0, env: dict | None = None
+) -> ThrowawayServer:
+    """Run ``argv`` in a process group of its own under the watchdog, its log in ``folder``.
+
+    The watchdog removes ``folder`` when its owner ends; ``stop()`` ends the group, then
+    removes it.
+    """
+    server_env = {**os.environ, **SERVER_ENVIRONMENT, "TMPDIR": str(folder), **(env or {})}
+    server_env = {name: value for name, value in server_env.items() if value is not None}
+    process = processes.watched(folder, argv, folder / "server.log", server_env)
+    return ThrowawayServer(name, port, folder, process)
+
+
+def as_postgres(*argv) -> list[str]:
+    """PostgreSQL refuses to run as root; Debian's package made its account."""
+    return ["runuser", "-u", "postgres", "--", *map(str, argv)]
+
+
+class Postgres:
+    """A PostgreSQL cluster of the run's own: socket only, in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder  # its socket lives here too
+        self.data = folder / "data"
+        self.process: ThrowawayServer | None = None
+
+    def init(self) -> None:
+        shutil.chown(self.folder, "postgres", "postgres")
+        run(
+            as_postgres(PG_BIN / "initdb", "-D", self.data, "-A", "peer", "-N", "-E", "UTF8"),
+            "initdb of the throwaway PostgreSQL cluster",
+        )
+        # As the lab's Debian cluster: the superuser by its account (peer), everyone else
+        # by password (scram-sha-256), through the local socket only.
+        (self.data / "pg_hba.conf").write_text(
+            "local all postgres peer\nlocal all all scram-sha-256\n"
+        )
+
+    def start(self) -> None:
+        self.process = launch(
+            "PostgreSQL (throwaway cluster)",
+            as_postgres(
+                PG_BIN / "postgres", "-D", self.data,
+                "-c", "listen_addresses=", "-c", f"unix_socket_directories={self.folder}",
+                "-c", "fsync=off", "-c", "full_page_writes=off",
+            ),
+            self.folder,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while run_ok(["pg_isready", "-q", "-h", str(self.folder)]) is False:
+            if self.process.exit_status() is not None:
+                raise self.process.died("exited before it was ready")
+            if time.monotonic() > deadline:
+                raise DeploymentError(f"PostgreSQL was not ready after 60 s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def log_tail(self) -> str:
+        return self.process.log_tail() if self.process else ""
+
+    def psql(self, *args: str, database: str = "postgres", stdin: str = "") -> str:
+        """psql as the superuser, stopping at the first error."""
+        command = as_postgres(
+            "psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-h", self.folder, "-d", database, *args
+        )
+        return run(command, f"psql {' '.join(args)}", input=stdin).stdout
+
+    def setup(self, password: str) -> None:
+        """The admin page's postgres-setup.sql, the password typed in at its prompt."""
+        script = self.folder / POSTGRES_SETUP.name
+        shutil.copyfile(POSTGRES_SETUP, script)  # readable by postgres, in its own folder
+        shutil.chown(script, "postgres", "postgres")
+        self.psql("-f", str(script), stdin=password + "\n")
+
+    def restart(self) -> None:
+        """Stop (fast shutdown: clients are cut off) and start again, keeping the data."""
+        assert self.process is not None
+        run(
+            as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"),
+            "pg_ctl stop",
+        )
+        self.process.process.wait(timeout=30)
+        self.start()
+
+
+def run_ok(argv: list[str]) -> bool:
+    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+
+# -- nginx --------------------------------------------------------------------------
+
+# The lines of the admin's site configuration that the throwaway changes, and to what.
+SITE_CHANGES = {
+    "listen 80;": "listen 127.0.0.1:{http_port};",
+    "listen [::]:80;": "",
+    "listen 443 ssl http2;": "listen 127.0.0.1:{https_port} ssl http2;",
+    "listen [::]:443 ssl http2;": "",
+    "ssl_certificate /etc/ssl/certs/mindgarage07.cs.uni-kl.de.pem;": "ssl_certificate {cert};",
+    "ssl_certificate_key /etc/ssl/private/mindgarage07.cs.uni-kl.de.key;": (
+        "ssl_certificate_key {key};"
+    ),
+    "access_log /var/log/nginx/mlflow.access.log;": "access_log {folder}/access.log;",
+    "error_log /var/log/nginx/mlflow.error.log;": "error_log {folder}/error.log;",
+    "server 127.0.0.1:5000;": "{upstreams}",
+}
+# What Debian's /etc/nginx/nginx.conf gives the site, with every path in the run's folder.
+NGINX_MAIN = """\
+# Throwaway: the master is root's as on the lab's machine; the workers too, since the
+# run's folder is root's own.
+user root;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path {folder}/client_body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/mlflow.conf;
+}}
+"""
+
+
+def site_config(text: str, **values: str) -> str:
+    """The admin's site configuration with the run's ports and paths: each line of
+    SITE_CHANGES must be there once, or the example changed and this must follow."""
+    for line, replacement in SITE_CHANGES.items():
+        found = len(re.findall(rf"^[ \t]*{re.escape(line)}[ \t]*(#.*)?$", text, re.MULTILINE))
+        if found != 1:
+            raise DeploymentError(f"{NGINX_SITE.name} has {found} lines {line!r}, not one")
+        text = re.sub(
+            rf"^([ \t]*){re.escape(line)}[ \t]*(#.*)?$",
+            lambda m, r=replacement: m[1] + r.format(**values),
+            text,
+            flags=re.MULTILINE,
+        )
+    return text
+
+
+# -- the deployment -----------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    """The running deployment: its folder, processes, admin and (once ready) lab member."""
+
+    folder: Path
+    postgres: Postgres
+    https_port: int
+    http_port: int
+    mlflow_ports: list[int]
+    admin: Credentials
+    flask_key: str
+    database_secret: str
+    ca: Path
+    mlflow: str
+    mlflow_env: dict[str, str] = field(default_factory=dict)  # for every MLflow process
+    mlflow_processes: list[ThrowawayServer] = field(default_factory=list)
+    nginx: ThrowawayServer | None = None
+    member: Credentials | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    url: str = LAB_HTTPS_TRACKING_URI
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        mlflow: str | None = None,
+        processes: int = 1,
+        route: bool = True,
+        admin: Credentials | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Deployment:
+        """Certificates, PostgreSQL (ready), then the MLflow processes and nginx (booting).
+
+        With ``route``, the lab's https URL reaches this deployment from now on; without, only
+        inside ``routed()`` (a second deployment of a test, beside the pages' one).
+        """
+        folder = Path(tempfile.mkdtemp(prefix="deployment-"))
+        let_postgres_through(folder)
+        config = configparser.ConfigParser()
+        config.read(AUTH_CONFIG)
+        deployment = cls(
+            folder=folder,
+            postgres=Postgres(folder),
+            https_port=free_port(),
+            http_port=free_port(),
+            mlflow_ports=[free_port() for _ in range(processes)],
+            admin=admin or Credentials(config["mlflow"]["admin_username"], new_password()),
+            flask_key=secrets.token_hex(32),
+            database_secret=new_password(),
+            ca=folder / "ca.pem",
+            mlflow=mlflow or find_mlflow(),
+            mlflow_env=env or {},
+        )
+        try:
+            deployment.postgres.init()
+            deployment.postgres.start()  # its watchdog owns the whole folder
+            deployment.postgres.setup(deployment.database_secret)
+            etc = deployment.etc
+            etc.mkdir(mode=0o700)
+            make_certificates(etc)
+            shutil.copyfile(etc / "ca.pem", deployment.ca)
+            (etc / "pgpass").write_text(
+                PGPASS.read_text().replace("<database password>", deployment.database_secret)
+            )
+            (etc / "pgpass").chmod(0o600)
+            shutil.copyfile(AUTH_CONFIG, etc / AUTH_CONFIG.name)
+            (deployment.folder / "srv").mkdir(mode=0o700)  # /srv/mlflow, as the page makes it
+            # The first process alone: on an empty database it creates MLflow's tables, and a
+            # second one starting meanwhile collides with it (wait_ready starts the others).
+            deployment.mlflow_processes.append(deployment.start_mlflow(deployment.mlflow_ports[0]))
+            deployment.start_nginx()
+        except BaseException:
+            deployment.stop()
+            raise
+        if route:
+            deployment.route_the_lab_url_here()
+        return deployment
+
+    @property
+    def etc(self) -> Path:
+        """What /etc/mlflow and /etc/ssl hold on the lab's machine."""
+        return self.folder / "etc"
+
+    def script_environment(self) -> dict[str, str]:
+        """What the admin's scripts find on the lab's machine in /etc/mlflow and /srv/mlflow
+        (their defaults), here: the run's paths, and the server's MLflow on PATH."""
+        return {
+            "LAB_MLFLOW_DIR": str(self.folder / "srv"),
+            "LAB_PG_SOCKET_DIR": str(self.postgres.folder),
+            "PGPASSFILE": str(self.etc / "pgpass"),
+            "LAB_MLFLOW_AUTH_CONFIG": str(self.etc / AUTH_CONFIG.name),
+            "PATH": os.pathsep.join([str(Path(self.mlflow).parent), os.environ["PATH"]]),
+        }
+
+    def start_mlflow(self, port: int, env: dict | None = None) -> ThrowawayServer:
+        """One MLflow process: the admin's script, as systemd starts it."""
+        data = self.folder / f"mlflow-{port}"
+        data.mkdir(mode=0o700)
+        network.allow_port(port)
+        return launch(
+            f"MLflow server of the deployment (examples/deploy/{START_SCRIPT.name}, port {port})",
+            ["bash", START_SCRIPT],
+            data,
+            port=port,
+            env={
+                **self.script_environment(),
+                "LAB_MLFLOW_PORT": str(port),
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_key,
+                "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin.password,
+                **self.mlflow_env,
+                **(env or {}),
+            },
+        )
+
+    def stop_mlflow(self, index: int | None = None) -> None:
+        """Stop one MLflow process (or all), as ``systemctl stop`` does; nginx stays."""
+        chosen = self.mlflow_processes if index is None else [self.mlflow_processes[index]]
+        for process in chosen:
+            process.stop(grace=5.0)
+
+    def start_mlflow_again(self, index: int | None = None) -> None:
+        """Start stopped MLflow processes again, on their ports (``wait_ready`` waits)."""
+        indexes = range(len(self.mlflow_ports)) if index is None else [index]
+        for i in indexes:
+            self.mlflow_processes[i] = self.start_mlflow(self.mlflow_ports[i])
+
+    def start_nginx(self) -> None:
+        folder = self.folder / "nginx"
+        folder.mkdir(mode=0o700)
+        upstreams = "\n    ".join(f"server 127.0.0.1:{port};" for port in self.mlflow_ports)
+        (folder / "mlflow.conf").write_text(
+            site_config(
+                NGINX_SITE.read_text(),
+                http_port=str(self.http_port),
+                https_port=str(self.https_port),
+                cert=str(self.etc / "server.pem"),
+                key=str(self.etc / "server.key"),
+                folder=str(folder),
+                upstreams=upstreams,
+            )
+        )
+        (folder / "nginx.conf").write_text(NGINX_MAIN.format(folder=folder))
+        for port in (self.https_port, self.http_port):
+            network.allow_port(port)
+        self.nginx = launch(
+            "nginx of the deployment (examples/deploy/mlflow.nginx.conf)",
+            ["nginx", "-e", folder / "error.log", "-p", folder, "-c", folder / "nginx.conf",
+             "-g", "daemon off;"],
+            folder,
+            port=self.https_port,
+        )  # fmt: skip
+
+    def route_the_lab_url_here(self) -> None:
+        """The lab's https URL (and plain http on its port 80) reach nginx; clients trust
+        the throwaway CA."""
+        network.redirect(LAB_HTTPS_TRACKING_URI, f"https://127.0.0.1:{self.https_port}")
+        network.redirect(f"http://{LAB_HTTPS_HOST}", f"http://127.0.0.1:{self.http_port}")
+        for name in CA_VARIABLES:
+            os.environ[name] = str(self.ca)
+
+    @contextmanager
+    def routed(self) -> Iterator[None]:
+        """The lab's URL reaches this deployment inside the block, then the one before."""
+        with (
+            network.redirected(LAB_HTTPS_TRACKING_URI, f"https://127.0.0.1:{self.https_port}"),
+            network.redirected(f"http://{LAB_HTTPS_HOST}", f"http://127.0.0.1:{self.http_port}"),
+            trusting(self.ca),
+        ):
+            drop_open_connections()
+            try:
+                yield
+            finally:
+                drop_open_connections()
+
+    # -- the AuthServer interface the pages' checks use -------------------------------
+
+    def processes(self) -> list[ThrowawayServer]:
+        found = [self.postgres.process, *self.mlflow_processes, self.nginx]
+        return [p for p in found if p is not None]
+
+    def servers(self) -> list[ThrowawayServer]:
+        return self.processes()
+
+    def exit_status(self) -> str | None:
+        for process in self.processes():
+            if process.exit_status() is not None:
+                return f"{process.name}: {process.exit_status()}"
+        return None
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
+        """Every MLflow process answers, and nginx passes the lab's URL on; on the first
+        call, the lab member is created. Seconds since the start."""
+        deadline = time.monotonic() + timeout
+        self.wait_for(self.mlflow_processes[0], self.health(0), deadline)
+        for port in self.mlflow_ports[len(self.mlflow_processes) :]:
+            self.mlflow_processes.append(self.start_mlflow(port))
+        for index, process in enumerate(self.mlflow_processes):
+            self.wait_for(process, self.health(index), deadline)
+        self.wait_for(self.nginx, f"{self.url}/health", deadline)
+        if self.member is None:
+            self.member = self.create_user(MEMBER_USERNAME)
+        for process in self.mlflow_processes:
+            process.ready = True
+        self.nginx.ready = True
+        self.postgres.process.ready = True
+        return time.monotonic() - self.started_at
+
+    def health(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.mlflow_ports[index]}/health"
+
+    def wait_for(self, process: ThrowawayServer, url: str, deadline: float) -> None:
+        while True:
+            for each in self.processes():
+                if each.exit_status() is not None:
+                    raise each.died("exited before the deployment was ready")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise DeploymentError(
+                    f"the {process.name} did not answer {url} in time.\n"
+                    f"--- {process.log_path} (last lines) ---\n{process.log_tail()}"
+                )
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """nginx, then MLflow, then PostgreSQL; its watchdog then removes the folder."""
+        for process in [self.nginx, *self.mlflow_processes]:
+            if process is not None:
+                process.ask_to_stop()
+        for process in [self.nginx, *self.mlflow_processes]:
+            if process is not None:
+                process.stop(grace=3.0)
+        if self.postgres.process is not None:
+            self.postgres.process.stop(grace=10.0)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @property
+    def placeholders(self) -> dict[str, str]:
+        """What the placeholders that pages export stand for, in this run."""
+        if self.member is None:
+            raise RuntimeError("the deployment is not ready (call wait_ready)")
+        return {
+            "<your username>": self.member.username,
+            "<your password>": self.member.password,
+            "<admin password>": self.admin.password,
+        }
+
+    def signed_in(self, who: Credentials | None):
+        return signed_in(who)
+
+    def refuses(self, who: Credentials) -> float:
+        """Wait until the server refuses ``who`` (401), as it must within the auth cache's
+        time to live (basic_auth.ini) after a password change; the seconds it took."""
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        started = time.monotonic()
+        deadline = started + auth_cache_seconds() + 5
+        while True:
+            with signed_in(who):
+                try:
+                    MlflowClient(self.url).search_experiments(max_results=1)
+                except MlflowException as error:
+                    if "failed with error code 401" in str(error):
+                        return time.monotonic() - started
+                    raise
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{who} still signs in {auth_cache_seconds()} s after the change"
+                )
+            time.sleep(0.5)
+
+    def create_user(self, username: str) -> Credentials:
+        """A new user with a generated password, created by the admin."""
+        from mlflow.server.auth.client import AuthServiceClient
+
+        user = Credentials(username, new_password())
+        with signed_in(self.admin):
+            AuthServiceClient(self.url).create_user(user.username, user.password)
+        return user
+
+
+def registry_environment() -> dict[str, str]:
+    """This process's environment without the throwaway CA: for a subprocess that may reach
+    the package registry (pip building an environment), whose certificates it must check."""
+    return {name: value for name, value in os.environ.items() if name not in CA_VARIABLES}
+
+
+@contextmanager
+def trusting(ca: Path) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in CA_VARIABLES}
+    os.environ.update({name: str(ca) for name in CA_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def drop_open_connections() -> None:
+    """MLflow keeps its HTTP connections open in cached sessions: a connection opened to one
+    deployment would go on serving the lab's URL after it is sent to another."""
+    from mlflow.utils.request_utils import _cached_get_request_session
+
+    _cached_get_request_session.cache_clear()
+
+
+def auth_cache_seconds() -> int:
+    """How long a checked password stays valid in each MLflow process (basic_auth.ini)."""
+    config = configparser.ConfigParser()
+    config.read(AUTH_CONFIG)
+    return config["mlflow"].getint("auth_cache_ttl_seconds", fallback=0)
+
+
+def let_postgres_through(folder: Path) -> None:
+    """PostgreSQL's account must reach its folder inside the run's (root's, mode 700): let
+    others pass through (x), never list or read, the folders above it, up to the first
+    sticky one (the system's /tmp)."""
+    for above in folder.resolve().parents:
+        mode = above.stat().st_mode
+        if mode & 0o1000:
+            break
+        above.chmod(mode | 0o011)
+    folder.chmod(0o711)

@@ -1,0 +1,98 @@
+"""Fixtures of the lab's deployment (deployment.py: the files of examples/deploy/).
+
+``deployment``: one for the session, started as soon as collection shows that a selected
+test needs it (it boots while the others run), reached at the lab's https address
+(``LAB_HTTPS_TRACKING_URI``), stopped at the session's end (its folder gone); if it dies,
+the session stops, saying so.
+
+``fresh_deployment`` starts more, for the tests that move, back up, restore and restart:
+each one ready, reached through the lab's https address only inside its ``routed()``
+block, and stopped (its folder gone) when the test ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from labdocs.deployment import Deployment
+from labdocs.server_versions import ServerError
+
+# Minutes, not the pages' 90 s: these deployments start one MLflow process after another
+# (two on an empty database would collide), and the drills run while the machine is busy.
+DRILL_READY_TIMEOUT = 300.0
+# The session's deployment: PostgreSQL's initdb, then MLflow on an empty database.
+SESSION_READY_TIMEOUT = 180.0
+
+SESSION_DEPLOYMENT = pytest.StashKey[list]()  # [Deployment] once started, else []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SESSION_DEPLOYMENT] = []
+
+
+def _start(config: pytest.Config) -> Deployment:
+    started = config.stash[SESSION_DEPLOYMENT]
+    if not started:
+        started.append(Deployment.start())
+    return started[0]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start booting now if a selected test needs the session's deployment."""
+    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
+        return
+    if any("deployment" in getattr(item, "fixturenames", ()) for item in session.items):
+        try:
+            _start(session.config)
+        except ServerError as error:
+            pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+
+@pytest.fixture(scope="session")
+def deployment(pytestconfig: pytest.Config) -> Deployment:
+    """The lab's deployment, ready, with a lab member: examples/deploy/'s nginx (TLS),
+    start script and PostgreSQL, at the lab's https address."""
+    try:
+        running = _start(pytestconfig)
+        running.wait_ready(timeout=SESSION_READY_TIMEOUT)
+    except ServerError as error:
+        pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
+    return running
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A deployment process that died stops the session, with its log."""
+    for running in item.config.stash[SESSION_DEPLOYMENT]:
+        for process in running.processes():
+            if process.ready and process.exit_status() is not None:
+                item.session.shouldstop = str(process.died("died during the run"))
+                pytest.skip("the session is stopping: the reason is printed at its end")
+
+
+@pytest.hookimpl(tryfirst=True)  # before plugin.py removes the session's folder
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for running in config.stash.get(SESSION_DEPLOYMENT, []):
+        running.stop()
+
+
+@pytest.fixture
+def fresh_deployment() -> Iterator[Callable[..., Deployment]]:
+    started: list[Deployment] = []
+
+    def start(**options) -> Deployment:
+        deployment = Deployment.start(route=False, **options)
+        started.append(deployment)
+        with deployment.routed():
+            try:
+                deployment.wait_ready(timeout=DRILL_READY_TIMEOUT)
+            except ServerError as error:
+                pytest.fail(str(error), pytrace=False)
+        return deployment
+
+    try:
+        yield start
+    finally:
+        for deployment in started:
+            deployment.stop()
