@@ -84,7 +84,7 @@ class MemberTraining:
         return training_environment(self.server_url, self.member)
 
     def runs(self) -> list[Run]:
-        return runs_of(self.server_url, f"{self.member}-slurm")
+        return runs_of(self.server_url, f"mlflow-guide-slurm/{self.member}")
 
     def still_going(self) -> None:
         """Raise if the training ended, or cannot go on: a wait for it would be in vain."""

@@ -31,7 +31,7 @@ import mlflow
 import torch.distributed as dist
 
 dist.init_process_group("gloo")
-mlflow.set_experiment(f"{getpass.getuser()}-ddp")
+mlflow.set_experiment(f"mlflow-guide-ddp/{getpass.getuser()}")
 with mlflow.start_run():
     for step in range(5):
         mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
@@ -55,7 +55,7 @@ def torchrun(script: Path, server_url: str, cwd: Path) -> tuple[str, str]:
 def test_rank_zero_alone_makes_one_finished_run_with_every_step_once(mlflow_server, sandbox):
     member, _ = torchrun(DDP_TRAIN, mlflow_server.url, sandbox)
 
-    (run,) = runs_of(mlflow_server.url, f"{member}-ddp")
+    (run,) = runs_of(mlflow_server.url, f"mlflow-guide-ddp/{member}")
     assert run.info.status == "FINISHED"
     assert run.data.params["world_size"] == "2"
     assert logged_steps(mlflow_server.url, run.info.run_id, "loss") == list(range(20))

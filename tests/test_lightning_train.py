@@ -53,13 +53,13 @@ def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     shutil.copy(TRAINING, sandbox)
     member = new_member()
     train(sandbox, mlflow_server.url, member, "--epochs", "2")
-    (first,) = runs_of(mlflow_server.url, f"{member}-lightning")
+    (first,) = runs_of(mlflow_server.url, f"mlflow-guide-lightning/{member}")
     assert first.info.status == "FINISHED"
 
     output = train(sandbox, mlflow_server.url, member, "--epochs", "3")
     assert "Restored all states from the checkpoint" in output
 
-    (run,) = runs_of(mlflow_server.url, f"{member}-lightning")
+    (run,) = runs_of(mlflow_server.url, f"mlflow-guide-lightning/{member}")
     assert run.info.run_id == first.info.run_id
     assert run.info.status == "FINISHED"
     assert run.data.params == {"lr": "0.05"}
@@ -96,7 +96,7 @@ class SlurmTraining:
         return path.read_text() if path.exists() else "(no log yet)"
 
     def runs(self):
-        return runs_of(self.server_url, f"{self.member}-lightning")
+        return runs_of(self.server_url, f"mlflow-guide-lightning/{self.member}")
 
     def wait_for_steps(self, count: int, timeout: float = 120.0) -> str:
         deadline = time.monotonic() + timeout

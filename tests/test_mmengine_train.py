@@ -84,7 +84,7 @@ class Training:
         )  # fmt: skip
 
     def runs(self):
-        return runs_of(self.server_url, f"{self.member}-mmengine")
+        return runs_of(self.server_url, f"mlflow-guide-mmengine/{self.member}")
 
 
 def variant(original: str, replacement: str) -> str:

@@ -34,7 +34,7 @@ import time
 
 import mlflow
 
-mlflow.set_experiment(f"{getpass.getuser()}-slurm")
+mlflow.set_experiment(f"mlflow-guide-slurm/{getpass.getuser()}")
 mlflow.start_run()
 for step in range(100):
     mlflow.log_metric("loss", 1.0 / (step + 1), step=step)

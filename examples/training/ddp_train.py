@@ -9,6 +9,7 @@ ranks, so the one run describes the whole training.
 
 import contextlib
 import getpass
+import os
 
 import mlflow
 import torch
@@ -35,7 +36,8 @@ def main() -> None:
     # One run for the whole training: only rank 0 starts it (and ends it, FAILED if the
     # training raises); the other ranks run the same code without a run.
     if rank == 0:
-        mlflow.set_experiment(f"{getpass.getuser()}-ddp")
+        member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+        mlflow.set_experiment(f"mlflow-guide-ddp/{member}")
     with mlflow.start_run() if rank == 0 else contextlib.nullcontext():
         if rank == 0:
             mlflow.log_params({**PARAMS, "world_size": world_size})

@@ -88,8 +88,9 @@ def main():
     if checkpoint is not None:  # your own file: weights_only=False is safe here
         run_id = torch.load(checkpoint, weights_only=False)["mlflow_run_id"]
 
+    member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
     logger = MLFlowLoggerEachStepOnce(
-        experiment_name=f"{getpass.getuser()}-lightning",
+        experiment_name=f"mlflow-guide-lightning/{member}",
         tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
         run_id=run_id,  # None: a new run; the checkpoint's: that run, going on
         log_model=True,  # the checkpoints, as the run's artifacts, when the training ends

@@ -77,6 +77,7 @@ def main():
     if run_id is not None:
         os.environ["MLFLOW_RUN_ID"] = run_id  # MLflow goes on in this run, not a new one
 
+    member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
     # What a config file holds (Runner.from_cfg is what MMEngine's tools/train.py calls).
     cfg = Config(
         dict(
@@ -101,7 +102,7 @@ def main():
                 vis_backends=[
                     dict(
                         type="MLflowVisBackend",
-                        exp_name=f"{getpass.getuser()}-mmengine",
+                        exp_name=f"mlflow-guide-mmengine/{member}",
                         run_name="regression",
                         tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
                     )

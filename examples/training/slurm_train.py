@@ -64,7 +64,8 @@ def main():
         optimizer.load_state_dict(saved["optimizer"])
         first_step, run_id = saved["next_step"], saved["run_id"]
 
-    mlflow.set_experiment(f"{getpass.getuser()}-slurm")
+    member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+    mlflow.set_experiment(f"mlflow-guide-slurm/{member}")
     # run_id=None starts a new run; the checkpoint's ID resumes that run (RUNNING again).
     with mlflow.start_run(run_id=run_id) as run:
         if run_id is None:
