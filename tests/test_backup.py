@@ -26,6 +26,11 @@ from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 
 URL = LAB_HTTPS_TRACKING_URI
+CLIENT_RETRY_SETTINGS = [
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
+]
 
 
 def _script(deployment: Deployment, name: str, *args: str) -> str:
@@ -116,7 +121,13 @@ def test_a_backup_taken_while_members_log_restores_every_finished_run(
 
 
 @pytest.mark.timeout(600)  # a deployment of two MLflow processes, restarted in turn
-def test_a_training_survives_restarts_of_mlflow_and_postgres(fresh_deployment, tmp_path):
+def test_a_training_survives_restarts_of_mlflow_and_postgres(
+    fresh_deployment, sandbox, monkeypatch
+):
+    # A member's client retries as MLflow does by default (about two minutes), not as the
+    # tests' fail-fast settings: nginx answers 502 while no MLflow process is there.
+    for setting in CLIENT_RETRY_SETTINGS:
+        monkeypatch.delenv(setting)
     deployment: Deployment = fresh_deployment(processes=2)
     with deployment.routed():
         member = deployment.create_user("jdoe")
