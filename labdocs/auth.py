@@ -52,8 +52,41 @@ class Credentials:
         return f"Credentials({self.username!r}, password=...)"
 
 
+class SignInServer:
+    """What a server with sign-in offers the tests: its admin, its lab member (once ready),
+    users made by the admin, and the placeholders pages export filled in with them."""
+
+    url: str
+    admin: Credentials
+    member: Credentials | None
+
+    @property
+    def placeholders(self) -> dict[str, str]:
+        """What the placeholders that pages export stand for, in this run."""
+        if self.member is None:
+            raise RuntimeError(f"the server at {self.url} is not ready (call wait_ready)")
+        return {
+            "<your username>": self.member.username,
+            "<your password>": self.member.password,
+            "<admin password>": self.admin.password,
+        }
+
+    def signed_in(self, who: Credentials | None):
+        """See ``signed_in`` below: for the pages' hidden checks."""
+        return signed_in(who)
+
+    def create_user(self, username: str) -> Credentials:
+        """A new user with a generated password, created by the admin."""
+        from mlflow.server.auth.client import AuthServiceClient
+
+        user = Credentials(username, new_password())
+        with signed_in(self.admin):
+            AuthServiceClient(self.url).create_user(user.username, user.password)
+        return user
+
+
 @dataclass
-class AuthServer:
+class AuthServer(SignInServer):
     """The running authenticated server, its admin and (once ready) its lab member."""
 
     server: ThrowawayServer
@@ -90,30 +123,6 @@ class AuthServer:
 
     def stop(self) -> None:
         self.server.stop()  # the whole process group, then the temporary folder
-
-    @property
-    def placeholders(self) -> dict[str, str]:
-        """What the placeholders that pages export stand for, in this run."""
-        if self.member is None:
-            raise RuntimeError("the authenticated server is not ready (call wait_ready)")
-        return {
-            "<your username>": self.member.username,
-            "<your password>": self.member.password,
-            "<admin password>": self.admin.password,
-        }
-
-    def signed_in(self, who: Credentials | None):
-        """See ``signed_in`` below: for the pages' hidden checks."""
-        return signed_in(who)
-
-    def create_user(self, username: str) -> Credentials:
-        """A new user with a generated password, created by the admin."""
-        from mlflow.server.auth.client import AuthServiceClient
-
-        user = Credentials(username, new_password())
-        with signed_in(self.admin):
-            AuthServiceClient(self.url).create_user(user.username, user.password)
-        return user
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labdocs import network, processes
-from labdocs.auth import Credentials, new_password, signed_in
+from labdocs.auth import Credentials, SignInServer, new_password, signed_in
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import READY_TIMEOUT, SERVER_ENVIRONMENT, ThrowawayServer, free_port
@@ -261,7 +261,7 @@ def site_config(text: str, **values: str) -> str:
 
 
 @dataclass
-class Deployment:
+class Deployment(SignInServer):
     """The running deployment: its folder, processes, admin and (once ready) lab member."""
 
     folder: Path
@@ -353,6 +353,16 @@ class Deployment:
             "LAB_MLFLOW_AUTH_CONFIG": str(self.etc / AUTH_CONFIG.name),
             "PATH": os.pathsep.join([str(Path(self.mlflow).parent), os.environ["PATH"]]),
         }
+
+    def run_script(self, name: str, *args: str) -> str:
+        """Run one of the admin's scripts (examples/deploy/) on this deployment; its output."""
+        done = subprocess.run(
+            ["bash", str(DEPLOY / name), *args],
+            env={**os.environ, **self.script_environment()},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+        return done.stdout
 
     def start_mlflow(self, port: int, env: dict | None = None) -> ThrowawayServer:
         """One MLflow process: the admin's script, as systemd starts it."""
@@ -500,20 +510,6 @@ class Deployment:
             self.postgres.process.stop(grace=10.0)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    @property
-    def placeholders(self) -> dict[str, str]:
-        """What the placeholders that pages export stand for, in this run."""
-        if self.member is None:
-            raise RuntimeError("the deployment is not ready (call wait_ready)")
-        return {
-            "<your username>": self.member.username,
-            "<your password>": self.member.password,
-            "<admin password>": self.admin.password,
-        }
-
-    def signed_in(self, who: Credentials | None):
-        return signed_in(who)
-
     def refuses(self, who: Credentials) -> float:
         """Wait until the server refuses ``who`` (401), as it must within the auth cache's
         time to live (basic_auth.ini) after a password change; the seconds it took."""
@@ -536,14 +532,17 @@ class Deployment:
                 )
             time.sleep(0.5)
 
-    def create_user(self, username: str) -> Credentials:
-        """A new user with a generated password, created by the admin."""
-        from mlflow.server.auth.client import AuthServiceClient
 
-        user = Credentials(username, new_password())
-        with signed_in(self.admin):
-            AuthServiceClient(self.url).create_user(user.username, user.password)
-        return user
+def server_mlflow(version: str) -> str:
+    """The ``mlflow`` of a server environment of ``version`` (tools/mlflow_envs.py builds it
+    once, from the package registry: without the throwaway CA)."""
+    found = subprocess.run(
+        ["python3", "-m", "tools.mlflow_envs", "server", version],
+        cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    if found.returncode != 0:
+        raise DeploymentError(f"no MLflow {version} environment: {found.stderr}")
+    return found.stdout.strip().splitlines()[-1]
 
 
 def registry_environment() -> dict[str, str]:

@@ -16,9 +16,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
+
+from labdocs.lab import LAB_TRACKING_URI
+
+if TYPE_CHECKING:
+    from labdocs.slurm import ThrowawaySlurm
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "training"
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -74,8 +80,11 @@ def runs_by(tracking_uri: str, member: str) -> list[Run]:
 
 
 class MemberTraining:
-    """A training of a lab member no other test is, logging ``loss`` to ``<member>-slurm``
-    (as examples/training/slurm_train.py names its experiment)."""
+    """A training of a lab member no other test is: its runs in the experiment
+    ``mlflow-guide-<project>/<member>`` (as the examples name theirs), its loss ``metric``."""
+
+    project = "slurm"
+    metric = "loss"
 
     def __init__(self, server_url: str, folder: Path) -> None:
         self.server_url, self.folder, self.member = server_url, folder, new_member()
@@ -84,7 +93,7 @@ class MemberTraining:
         return training_environment(self.server_url, self.member)
 
     def runs(self) -> list[Run]:
-        return runs_of(self.server_url, f"mlflow-guide-slurm/{self.member}")
+        return runs_of(self.server_url, f"mlflow-guide-{self.project}/{self.member}")
 
     def still_going(self) -> None:
         """Raise if the training ended, or cannot go on: a wait for it would be in vain."""
@@ -98,7 +107,56 @@ class MemberTraining:
         while time.monotonic() < deadline:
             self.still_going()
             runs = self.runs()
-            if runs and len(logged_steps(self.server_url, runs[0].info.run_id, "loss")) >= count:
+            if (
+                runs
+                and len(logged_steps(self.server_url, runs[0].info.run_id, self.metric)) >= count
+            ):
                 return runs[0].info.run_id
             time.sleep(0.2)
         raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")
+
+    def wait_for_status(self, run_id: str, status: str, timeout: float = 60.0) -> None:
+        client = MlflowClient(self.server_url)
+        deadline = time.monotonic() + timeout
+        while (found := client.get_run(run_id).info.status) != status:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"run {run_id} is {found}, not {status}:\n{self.log()}")
+            time.sleep(0.2)
+
+
+class BatchJob(MemberTraining):
+    """A member's training submitted to the throwaway Slurm (slurm.py) from its own folder,
+    with a copy of the page's batch script that names the test's server for the lab's."""
+
+    def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path, batch: Path):
+        super().__init__(server_url, folder)
+        self.cluster, self.batch, self.job_id = cluster, folder / batch.name, 0
+        script = batch.read_text()
+        assert script.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
+        self.batch.write_text(script.replace(LAB_TRACKING_URI, server_url))
+
+    def submit(self, *options: str, arguments: list[str]) -> int:
+        """``sbatch`` with ``options``, the batch script, and the training's ``arguments``."""
+        self.job_id = self.cluster.sbatch(
+            *options, self.batch, *arguments, cwd=self.folder, env=self.environment()
+        )
+        return self.job_id
+
+    def log(self) -> str:
+        path = self.folder / f"train-{self.job_id}.log"
+        return path.read_text() if path.exists() else "(no log yet)"
+
+    def still_going(self) -> None:
+        self.cluster.check_alive()
+
+    def wait_until_done(self, timeout: float = 120.0) -> dict[str, str]:
+        """Wait for the job to complete, starting each requeued attempt at once (the test
+        does not wait out the two minutes of BeginTime that Slurm holds a requeued job)."""
+
+        def done(fields):
+            self.cluster.start_now_if_held_back(self.job_id)
+            return fields["JobState"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
+
+        fields = self.cluster.wait_for(self.job_id, done, "done", timeout=timeout)
+        assert fields["JobState"] == "COMPLETED", f"{fields}\n{self.log()}"
+        return fields

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ from mlflow import MlflowClient
 
 from labdocs import store_summary
 from labdocs.auth import signed_in
-from labdocs.deployment import DEPLOY, Deployment
+from labdocs.deployment import Deployment
 from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 
@@ -31,16 +29,6 @@ CLIENT_RETRY_SETTINGS = [
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
 ]
-
-
-def _script(deployment: Deployment, name: str, *args: str) -> str:
-    done = subprocess.run(
-        ["bash", str(DEPLOY / name), *args],
-        env={**os.environ, **deployment.script_environment()},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
-    return done.stdout
 
 
 class Training(threading.Thread):
@@ -90,7 +78,7 @@ def test_a_backup_taken_while_members_log_restores_every_finished_run(
                 while len(training.finished) < 2 and training.error is None:
                     time.sleep(0.2)
                 backup_started = time.monotonic()
-                _script(source, "backup.sh", str(tmp_path / "backup"))
+                source.run_script("backup.sh", str(tmp_path / "backup"))
                 training.stop_now.set()
                 training.join(timeout=120)
         assert training.error is None, training.error
@@ -101,7 +89,7 @@ def test_a_backup_taken_while_members_log_restores_every_finished_run(
 
     target: Deployment = fresh_deployment()
     target.stop_mlflow()
-    _script(target, "restore.sh", str(tmp_path / "backup"))
+    target.run_script("restore.sh", str(tmp_path / "backup"))
     target.start_mlflow_again()
     with target.routed():
         target.wait_ready(timeout=DRILL_READY_TIMEOUT)

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from labdocs.lab import LAB_TRACKING_URI
 from labdocs.slurm import ThrowawaySlurm
 from labdocs.training import (
     EXAMPLES,
+    BatchJob,
     logged_steps,
     new_member,
     run_training,
@@ -72,65 +71,21 @@ def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     assert "last/last.ckpt" in [a.path for a in client.list_artifacts(run.info.run_id, "last")]
 
 
-class SlurmTraining:
+class SlurmTraining(BatchJob):
     """One member's Lightning training, submitted as the page says, from its own folder."""
 
+    project, metric = "lightning", "train_loss"
+
     def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path, script: str):
-        self.cluster, self.server_url, self.folder = cluster, server_url, folder
-        self.member = new_member()
-        batch = BATCH_SCRIPT.read_text()
-        assert batch.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
-        (folder / BATCH_SCRIPT.name).write_text(batch.replace(LAB_TRACKING_URI, server_url))
+        super().__init__(cluster, server_url, folder, BATCH_SCRIPT)
         (folder / TRAINING.name).write_text(script)
-        self.job_id = 0
 
     def submit(self, epochs: int) -> int:
-        self.job_id = self.cluster.sbatch(
-            self.folder / BATCH_SCRIPT.name, "--epochs", str(epochs),
-            cwd=self.folder, env=training_environment(self.server_url, self.member),
-        )  # fmt: skip
-        return self.job_id
-
-    def log(self) -> str:
-        path = self.folder / f"train-{self.job_id}.log"
-        return path.read_text() if path.exists() else "(no log yet)"
-
-    def runs(self):
-        return runs_of(self.server_url, f"mlflow-guide-lightning/{self.member}")
-
-    def wait_for_steps(self, count: int, timeout: float = 120.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.cluster.check_alive()
-            runs = self.runs()
-            if (
-                runs
-                and len(logged_steps(self.server_url, runs[0].info.run_id, "train_loss")) >= count
-            ):
-                return runs[0].info.run_id
-            time.sleep(0.3)
-        raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")
-
-    def wait_for_status(self, run_id: str, status: str, timeout: float = 60.0) -> None:
-        client = MlflowClient(self.server_url)
-        deadline = time.monotonic() + timeout
-        while (found := client.get_run(run_id).info.status) != status:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"run {run_id} is {found}, not {status}:\n{self.log()}")
-            time.sleep(0.2)
+        return super().submit(arguments=["--epochs", str(epochs)])
 
     def warn_of_the_time_limit(self) -> None:
         """What ``--signal=B:USR1@120`` makes Slurm do two minutes before the limit."""
         self.cluster.run("scancel", "--batch", "--signal=USR1", str(self.job_id))
-
-    def wait_until_done(self, timeout: float = 180.0) -> dict[str, str]:
-        def done(fields):
-            self.cluster.start_now_if_held_back(self.job_id)
-            return fields["JobState"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
-
-        fields = self.cluster.wait_for(self.job_id, done, "done", timeout=timeout)
-        assert fields["JobState"] == "COMPLETED", f"{fields}\n{self.log()}"
-        return fields
 
 
 def lightning_under_slurm(
@@ -139,7 +94,7 @@ def lightning_under_slurm(
     """Submit, let it log a while, warn it of its time limit, and see the job through."""
     training = SlurmTraining(cluster, server_url, folder, script)
     job = training.submit(epochs=20)
-    first_run = training.wait_for_steps(20)
+    first_run = training.wait_for_steps(20, timeout=120)
     training.warn_of_the_time_limit()
     cluster.wait_for(job, lambda fields: fields["JobState"] == "PENDING", "requeued")
     # While the job waits in the queue, Lightning has ended the run as FAILED.
@@ -147,7 +102,7 @@ def lightning_under_slurm(
     if goes_on_in_the_run:  # the requeued job makes it RUNNING again
         cluster.start_now_if_held_back(job)
         training.wait_for_status(first_run, "RUNNING", timeout=120)
-    fields = training.wait_until_done()
+    fields = training.wait_until_done(timeout=180)
     assert fields["Restarts"] == "1", training.log()
     assert f"job {job}, attempt 2" in training.log()
     assert "Restored all states from the checkpoint" in training.log()

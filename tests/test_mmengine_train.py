@@ -19,11 +19,9 @@ import pytest
 
 from labdocs.training import (
     EXAMPLES,
+    MemberTraining,
     logged_steps,
-    new_member,
     run_training,
-    runs_of,
-    training_environment,
 )
 
 TRAINING = EXAMPLES / "mmengine_train.py"
@@ -65,11 +63,13 @@ HANDS_THE_RUN_ID_ON = "run_id = run_id_of_last_checkpoint(WORK_DIR)"
 LOADS_WHOLE = 'os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"'
 
 
-class Training:
+class Training(MemberTraining):
     """A member's training folder, with the script (or a variant of it)."""
 
+    project = "mmengine"
+
     def __init__(self, server_url: str, folder: Path, script: str) -> None:
-        self.server_url, self.folder, self.member = server_url, folder, new_member()
+        super().__init__(server_url, folder)
         (folder / TRAINING.name).write_text(script)
         (folder / "killed.py").write_text(KILLED)
 
@@ -79,12 +79,8 @@ class Training:
         if killed:
             argv[1:1] = ["killed.py", killed]
         return run_training(
-            argv, env=training_environment(self.server_url, self.member), cwd=self.folder,
-            timeout=240,
+            argv, env=self.environment(), cwd=self.folder, timeout=240,
         )  # fmt: skip
-
-    def runs(self):
-        return runs_of(self.server_url, f"mlflow-guide-mmengine/{self.member}")
 
 
 def variant(original: str, replacement: str) -> str:

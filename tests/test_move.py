@@ -22,7 +22,7 @@ from mlflow.server.auth.client import AuthServiceClient
 
 from labdocs import store_summary
 from labdocs.auth import signed_in
-from labdocs.deployment import DEPLOY, Deployment, registry_environment
+from labdocs.deployment import DEPLOY, Deployment, server_mlflow
 from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.servers import ThrowawayServer
@@ -55,16 +55,6 @@ for team in ("pose", "segmentation"):
 """
 
 
-def old_mlflow() -> str:
-    found = subprocess.run(
-        ["python3", "-m", "tools.mlflow_envs", "server", OLD_VERSION],
-        cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    if found.returncode != 0:
-        pytest.fail(f"no MLflow {OLD_VERSION} environment: {found.stderr}", pytrace=False)
-    return found.stdout.strip().splitlines()[-1]
-
-
 def old_server(mlflow: str, store: str, artifacts: Path) -> ThrowawayServer:
     def command(folder: Path, port: int):
         return [
@@ -92,7 +82,7 @@ def as_old_client(mlflow: str, code: str, url: str, *args: str) -> str:
 @pytest.mark.timeout(600)  # an old server, a fresh deployment, and the move itself
 @pytest.mark.parametrize("kind", ["sqlite", "file store"])
 def test_the_old_server_moves_whole(kind, fresh_deployment, tmp_path: Path):
-    mlflow2 = old_mlflow()
+    mlflow2 = server_mlflow(OLD_VERSION)
     old = tmp_path / "old"
     old.mkdir()
     store = f"sqlite:///{old / 'mlflow.db'}" if kind == "sqlite" else str(old / "mlruns")

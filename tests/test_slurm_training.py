@@ -16,41 +16,23 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 
-from labdocs.lab import LAB_TRACKING_URI
 from labdocs.slurm import ThrowawaySlurm
-from labdocs.training import EXAMPLES, MemberTraining, logged_steps
+from labdocs.training import EXAMPLES, BatchJob, logged_steps
 
 BATCH_SCRIPT = EXAMPLES / "train.sbatch"
 TRAINING = EXAMPLES / "slurm_train.py"
 
 
-class Training(MemberTraining):
+class Training(BatchJob):
     """One member's training, submitted as the page says, from a folder of its own."""
 
     def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path) -> None:
-        super().__init__(server_url, folder)
-        self.cluster = cluster
-        script = BATCH_SCRIPT.read_text()
-        assert script.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
-        (folder / BATCH_SCRIPT.name).write_text(script.replace(LAB_TRACKING_URI, server_url))
+        super().__init__(cluster, server_url, folder, BATCH_SCRIPT)
         shutil.copy(TRAINING, folder / TRAINING.name)
-        self.job_id = 0
 
     def submit(self, *options: str, steps: int) -> int:
-        self.job_id = self.cluster.sbatch(
-            *options, self.folder / BATCH_SCRIPT.name, "--steps", str(steps),
-            cwd=self.folder, env=self.environment(),
-        )  # fmt: skip
-        return self.job_id
-
-    def log(self) -> str:
-        path = self.folder / f"train-{self.job_id}.log"
-        return path.read_text() if path.exists() else "(no log yet)"
-
-    def still_going(self) -> None:
-        self.cluster.check_alive()
+        return super().submit(*options, arguments=["--steps", str(steps)])
 
     def wait_for_run(self, timeout: float = 60.0) -> str:
         """Wait until the training has started its run; its ID."""
@@ -61,27 +43,6 @@ class Training(MemberTraining):
                 raise AssertionError(f"no run after {timeout} s:\n{self.log()}")
             time.sleep(0.3)
         return runs[0].info.run_id
-
-    def wait_for_status(self, run_id: str, status: str, timeout: float = 60.0) -> None:
-        client = MlflowClient(self.server_url)
-        deadline = time.monotonic() + timeout
-        while client.get_run(run_id).info.status != status:
-            if time.monotonic() > deadline:
-                found = client.get_run(run_id).info.status
-                raise AssertionError(f"run {run_id} is {found}, not {status}:\n{self.log()}")
-            time.sleep(0.2)
-
-    def wait_until_done(self, timeout: float = 120.0) -> dict[str, str]:
-        """Wait for the job to complete, starting each requeued attempt at once (the test
-        does not wait out the two minutes of BeginTime that Slurm holds a requeued job)."""
-
-        def done(fields):
-            self.cluster.start_now_if_held_back(self.job_id)
-            return fields["JobState"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
-
-        fields = self.cluster.wait_for(self.job_id, done, "done", timeout=timeout)
-        assert fields["JobState"] == "COMPLETED", f"{fields}\n{self.log()}"
-        return fields
 
     def assert_one_finished_run_with_every_step_once(self, steps: int) -> None:
         (run,) = self.runs()

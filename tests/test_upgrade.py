@@ -7,8 +7,6 @@ needs an MLflow of 3.5 or later (--allowed-hosts). The newer one is the lab's.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from mlflow import MlflowClient
 
 from labdocs import store_summary
 from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import AUTH_CONFIG, DEPLOY, Deployment, registry_environment
+from labdocs.deployment import AUTH_CONFIG, Deployment, server_mlflow
 from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.server_versions import ServerError, find_mlflow
@@ -25,25 +23,6 @@ OLDER = "3.10.1"
 ROOT = Path(__file__).resolve().parents[1]
 URL = LAB_HTTPS_TRACKING_URI
 UPGRADES = ROOT / "docs" / "admin" / "tracking-server.md"
-
-
-def older_mlflow() -> str:
-    found = subprocess.run(
-        ["python3", "-m", "tools.mlflow_envs", "server", OLDER],
-        cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    if found.returncode != 0:
-        pytest.fail(f"no MLflow {OLDER} environment: {found.stderr}", pytrace=False)
-    return found.stdout.strip().splitlines()[-1]
-
-
-def _script(deployment: Deployment, name: str, *args: str) -> None:
-    done = subprocess.run(
-        ["bash", str(DEPLOY / name), *args],
-        env={**os.environ, **deployment.script_environment()},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
 
 
 def _log_runs(deployment: Deployment, who, experiment: str, count: int) -> None:
@@ -66,7 +45,7 @@ def _switch(deployment: Deployment, mlflow: str) -> None:
 
 @pytest.mark.timeout(900)  # three server starts of two versions, a backup and a restore
 def test_an_upgrade_is_rolled_back_by_restoring_the_backup(fresh_deployment, tmp_path):
-    older, newer = older_mlflow(), find_mlflow()
+    older, newer = server_mlflow(OLDER), find_mlflow()
     # MLflow 3.10 reads the admin's first password from the file only (the lab's version
     # also from MLFLOW_AUTH_ADMIN_PASSWORD): a copy of the admin's file, with it.
     admin = Credentials("admin", new_password())
@@ -80,7 +59,7 @@ def test_an_upgrade_is_rolled_back_by_restoring_the_backup(fresh_deployment, tmp
         _log_runs(deployment, member, "before-upgrade", 3)
         with signed_in(deployment.admin):
             before = store_summary.summary(URL)
-        _script(deployment, "backup.sh", str(tmp_path / "before-upgrade"))
+        deployment.run_script("backup.sh", str(tmp_path / "before-upgrade"))
 
         _switch(deployment, newer)  # the upgrade: the newer server migrates the tables
         deployment.wait_ready(timeout=DRILL_READY_TIMEOUT)
@@ -93,7 +72,7 @@ def test_an_upgrade_is_rolled_back_by_restoring_the_backup(fresh_deployment, tmp
         assert "Detected out-of-date database schema (found version" in str(refused.value)
 
         deployment.stop_mlflow()
-        _script(deployment, "restore.sh", str(tmp_path / "before-upgrade"))
+        deployment.run_script("restore.sh", str(tmp_path / "before-upgrade"))
         deployment.start_mlflow_again()
         deployment.wait_ready(timeout=DRILL_READY_TIMEOUT)
         with signed_in(deployment.admin):
