@@ -115,7 +115,7 @@ class AuthServer(SignInServer):
         return self.server.url
 
     def wait_ready(self) -> float:
-        """Wait for the server; on first call, create the lab member. Returns seconds since start."""
+        """Wait for the server; on first call, create the lab member. Seconds since start."""
         seconds = self.server.wait_ready()
         if self.member is None:
             self.member = self.create_user(MEMBER_USERNAME)

@@ -86,8 +86,8 @@ def colleague(auth: AuthServer, username: str) -> Credentials:
 
 def refuses_within(auth: AuthServer, who: Credentials, seconds: float = 12.0) -> None:
     """The server refuses ``who`` (401) within ``seconds``: each worker remembers a checked
-    password for ``auth_cache_ttl_seconds`` (labdocs/member_server/basic_auth.ini), and a password change
-    clears only the cache of the worker that made it."""
+    password for ``auth_cache_ttl_seconds`` (labdocs/member_server/basic_auth.ini), and a
+    password change clears only the cache of the worker that made it."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -130,7 +130,15 @@ def lab_member(request: pytest.FixtureRequest) -> LabMember:
 
 # -- the member runs ----------------------------------------------------------------------
 
-MEMBER_RUN_FIXTURES = ["mlflow_server", "auth_server", "member_page"]
+# The server a member run signs in to: the sign-in pages show the lab's https address,
+# which reaches the lab's deployment (deployment_plugin); the other member pages show the
+# plain address, which the run sends to the stand-in (auth.py). Named among a run's
+# fixtures, each starts early (at the end of collection) and only where it is needed.
+SIGNS_IN_TO = {True: "deployment", False: "auth_server"}
+
+
+def member_run_fixtures(page: Path) -> list[str]:
+    return ["mlflow_server", SIGNS_IN_TO[is_auth_page(page)], "member_page"]
 
 
 class MemberItem(SybilItem):
@@ -169,7 +177,7 @@ class MemberRuns:
         sybil = Sybil(
             parsers(SYNTAX[file_path.suffix]),
             patterns=[file_path.name],
-            fixtures=MEMBER_RUN_FIXTURES,
+            fixtures=member_run_fixtures(file_path),
             name=f"as {self.username}",
         )
         relative = file_path.resolve().relative_to(parent.config.rootpath)
@@ -191,55 +199,52 @@ def register_member_runs(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def member_page(
-    request: pytest.FixtureRequest,
-    auth_server: AuthServer,
-    mlflow_server,
-    ui_browser: Browser,
-    tmp_path_factory,
+    request: pytest.FixtureRequest, mlflow_server, ui_browser: Browser, tmp_path_factory
 ):
-    """A member run's world: its sandbox, the lab's URL sent to the authenticated server,
-    the member's credentials exported as the signing-in page says (unless the page signs
-    in itself), and the namespace entries that make the page the member's."""
+    """A member run's world: its sandbox, the member's credentials exported as the
+    signing-in page says (unless the page signs in itself), and the namespace entries that
+    make the page the member's. On the other member pages, the lab's plain URL reaches the
+    stand-in, and ``ui`` is a browser signed in to it (the sign-in pages look at no UI)."""
     run: MemberPageRun = request.node
     page = Path(str(run.path))
-    # The sign-in pages show the lab's https address: their members sign in to the lab's
-    # deployment (deployment_plugin), which their namespace calls ``deployment``.
     signs_in = is_auth_page(page)
-    server = request.getfixturevalue("deployment") if signs_in else auth_server
+    server = request.getfixturevalue(SIGNS_IN_TO[signs_in])
     if run.member_username == MEMBER_USERNAME:
         credentials = server.member
     else:
         credentials = colleague(server, run.member_username)
-    as_member = dataclasses.replace(server, member=credentials)
+    world = {
+        SIGNS_IN_TO[signs_in]: dataclasses.replace(server, member=credentials),
+        "lab_member": LabMember(credentials.username, credentials),
+        "mlflow_server": mlflow_server if signs_in else server.server,
+    }
+    failed_before = request.session.testsfailed
+    left_open: list[str] = []
+    with within_sandbox(tmp_path_factory.mktemp("member-page"), left_open):
+        if signs_in:  # the reader exported the credentials before the page
+            yield world
+        else:
+            os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
+            os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
+            yield from _on_the_stand_in(world, server, credentials, page, ui_browser, mlflow_server)
+    if left_open and request.session.testsfailed == failed_before:
+        raise left_open_error("this page", left_open)
+
+
+def _on_the_stand_in(world, auth: AuthServer, credentials, page, ui_browser, mlflow_server):
+    """The lab's plain URL sent to the stand-in, and a browser signed in to it, for the run."""
     # Playwright's sync API runs one instance per thread: the plain pages' Chromium stops
     # (it starts again if a plain page needs it), the member's own starts when needed.
     ui_browser.close()
-    browser = SignedInBrowser(
-        LAB_HOST, auth_server.url, ui_browser.chromium, credentials=credentials
-    )
-    failed_before = request.session.testsfailed
-    left_open: list[str] = []
+    browser = SignedInBrowser(LAB_HOST, auth.url, ui_browser.chromium, credentials=credentials)
+    member_ui = MemberUI(browser, page, credentials.username)
+    network.send_lab_url_to(auth.url)
     try:
-        with within_sandbox(tmp_path_factory.mktemp("member-page"), left_open):
-            network.send_lab_url_to(auth_server.url)
-            if not signs_in:  # the reader exported them before the page
-                os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
-                os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
-            member_ui = MemberUI(browser, page, credentials.username)
-            try:
-                yield {
-                    "mlflow_server": auth_server.server,
-                    "deployment" if signs_in else "auth_server": as_member,
-                    "lab_member": LabMember(credentials.username, credentials),
-                    "ui": member_ui,
-                }
-            finally:
-                member_ui.close()
-                network.send_lab_url_to(mlflow_server.url)
+        yield {**world, "ui": member_ui}
     finally:
+        network.send_lab_url_to(mlflow_server.url)
+        member_ui.close()
         browser.close()
-    if left_open and request.session.testsfailed == failed_before:
-        raise left_open_error("this page", left_open)
 
 
 # -- the member's browser ---------------------------------------------------------------

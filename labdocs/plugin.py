@@ -6,8 +6,7 @@ Top to bottom, as a session meets them:
   parent's death (interrupts.py), the network guard (network.py), and the throwaway server
   (servers.py), started at once so that it boots while pytest imports and collects;
 - the fixtures: ``mlflow_server`` and ``auth_server`` (ready); ``page_sandbox`` for a page
-  (module scope), ``auth_page_sandbox`` for a page about signing in, ``sandbox`` for a
-  test (sandbox.py); ``ui`` for a page's browser tab (ui.py);
+  (module scope), ``sandbox`` for a test (sandbox.py); ``ui`` for a page's browser tab (ui.py);
 - the rules: an MLflow WARNING fails the example that logged it; a server that dies stops
   the session at once, saying so; a skipped example is reported at its page and line; a
   test leaves the environment as it found it;
@@ -176,7 +175,7 @@ def mlflow_server(request: pytest.FixtureRequest) -> ThrowawayServer:
 
 @pytest.fixture(scope="session")
 def auth_server(request: pytest.FixtureRequest) -> AuthServer:
-    """The authenticated server (labdocs/member_server/lab_server.sh), ready, with a lab member."""
+    """The member runs' authenticated server (labdocs/member_server/), ready, with a member."""
     try:
         auth = request.config.stash[STARTED].start_auth_server()
     except ServerError as error:  # a server version the lab script cannot run, say
@@ -190,16 +189,6 @@ def auth_server(request: pytest.FixtureRequest) -> AuthServer:
 def page_sandbox(request: pytest.FixtureRequest, mlflow_server, tmp_path_factory):
     """One page's world: its own folder, environment and MLflow state."""
     yield from _sandbox(request, tmp_path_factory.mktemp("page"), "this page")
-
-
-@pytest.fixture(scope="module")
-def auth_page_sandbox(page_sandbox, auth_server: AuthServer, mlflow_server: ThrowawayServer):
-    """``page_sandbox``, with the lab's URL reaching the authenticated server during the page."""
-    network.send_lab_url_to(auth_server.url)
-    try:
-        yield page_sandbox
-    finally:
-        network.send_lab_url_to(mlflow_server.url)
 
 
 @pytest.fixture
