@@ -13,6 +13,7 @@ nox -s screenshots       retake the pictures of the MLflow UI that the pages sho
 nox -s kill-drill        kill doctest sessions as people and CI do; print what was left
 nox -s compatibility     the pages for other MLflow clients and servers; the site's table
 nox -s bench             the speed and memory figures of the README
+nox -s load              requests per second of the lab's deployment, 1 and 4 members
 nox -s mlflow-inventory  remake the offline MLflow API inventory after changing the pin
 nox -s lock              lock requirements/*.in into hash-locked requirements/*.txt
 
@@ -217,10 +218,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def load(session: nox.Session) -> None:
-    """Print what the member runs' server takes: N members logging at once, points per
-    second, errors, points lost (tools/load_test.py). ``-- --help`` for its options."""
+    """Print the requests per second of the lab's deployment as the admin page configures
+    it, for 1 and 4 members (tools/benchmark_deployment.py). ``-- --help`` for its options."""
     install(session, "doctest.txt")
-    session.run("python", "-m", "tools.load_test", *session.posargs, env=server_under_test(session))
+    session.run(
+        "python", "-m", "tools.benchmark_deployment", *session.posargs,
+        env=server_under_test(session),
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, name="mlflow-inventory")

@@ -76,8 +76,13 @@ def find_chromium() -> str:
     )
 
 
-def chromium_args(lab_host: str, server_url: str) -> list[str]:
-    """Flags that send the lab's host:port to the throwaway server and nothing elsewhere."""
+def chromium_args(lab_host: str, server_url: str, trusted_key: str | None = None) -> list[str]:
+    """Flags that send the lab's host:port to the throwaway server and nothing elsewhere.
+
+    ``trusted_key``: the base64 SHA-256 of the public key of a throwaway certificate that
+    Chromium accepts for https, as members' browsers accept the lab's real certificate;
+    any other certificate stays refused.
+    """
     server = urlsplit(server_url)
     if server.hostname not in ("127.0.0.1", "localhost"):
         raise ValueError(f"the browser may only reach loopback, not {server_url}")
@@ -86,6 +91,7 @@ def chromium_args(lab_host: str, server_url: str) -> list[str]:
         f"--host-resolver-rules=MAP {lab_host} 127.0.0.1:{server.port}, MAP * ~NOTFOUND",
         f"--proxy-server={DEAD_PROXY}",
         f"--proxy-bypass-list={lab_host};127.0.0.1;localhost",
+        *([f"--ignore-certificate-errors-spki-list={trusted_key}"] if trusted_key else []),
     ]
 
 
@@ -117,6 +123,7 @@ class Browser:
     lab_host: str
     server_url: str
     chromium: str  # find_chromium()'s answer
+    trusted_key: str | None = None  # see chromium_args
     guard: Guard = field(init=False)
     _playwright: object = None
     _browser: object = None
@@ -148,7 +155,7 @@ class Browser:
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
             executable_path=self.chromium,
-            args=chromium_args(self.lab_host, self.server_url),
+            args=chromium_args(self.lab_host, self.server_url, self.trusted_key),
             headless=True,
         )
 

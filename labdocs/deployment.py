@@ -23,7 +23,9 @@ sends its host (port 443, and 80 for plain http) to nginx's loopback ports.
 
 from __future__ import annotations
 
+import base64
 import configparser
+import hashlib
 import os
 import re
 import secrets
@@ -109,6 +111,17 @@ def make_certificates(folder: Path, host: str = LAB_HTTPS_HOST) -> tuple[Path, P
     for secret in (ca_key, key):
         secret.chmod(0o600)
     return ca, cert, key
+
+
+def public_key_pin(cert: Path) -> str:
+    """The base64 SHA-256 of a certificate's public key (its SPKI): what Chromium is told
+    to accept (browser.chromium_args), for this certificate alone."""
+    public = run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"], "reading the key").stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-outform", "der"],
+        input=public.encode(), capture_output=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 # -- the processes ------------------------------------------------------------------
@@ -339,6 +352,11 @@ class Deployment(SignInServer):
         return deployment
 
     @property
+    def certificate_pin(self) -> str:
+        """What a browser is told to accept: this deployment's certificate alone."""
+        return public_key_pin(self.etc / "server.pem")
+
+    @property
     def etc(self) -> Path:
         """What /etc/mlflow and /etc/ssl hold on the lab's machine."""
         return self.folder / "etc"
@@ -444,7 +462,7 @@ class Deployment(SignInServer):
             finally:
                 drop_open_connections()
 
-    # -- the AuthServer interface the pages' checks use -------------------------------
+    # -- what the pages' checks and the session ask of it -------------------------------
 
     def processes(self) -> list[ThrowawayServer]:
         found = [self.postgres.process, *self.mlflow_processes, self.nginx]

@@ -1,7 +1,8 @@
 """Fixtures of the lab's deployment (deployment.py: the files of examples/deploy/).
 
-``deployment``: one for the session, started as soon as collection shows that a selected
-test needs it (it boots while the others run), reached at the lab's https address
+``deployment``: one for the session (in a parallel session, one per worker), started as
+soon as collection shows that a selected test needs it (it boots while the others run),
+reached at the lab's https address
 (``LAB_HTTPS_TRACKING_URI``), stopped at the session's end (its folder gone); if it dies,
 the session stops, saying so.
 
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from labdocs.deployment import Deployment
+from labdocs.plugin import controller
 from labdocs.server_versions import ServerError
 
 # Minutes, not the pages' 90 s: these deployments start one MLflow process after another
@@ -40,8 +42,9 @@ def _start(config: pytest.Config) -> Deployment:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start booting now if a selected test needs the session's deployment."""
-    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
+    """Start booting now if a selected test needs the session's deployment (each worker of
+    a parallel session collects every test: each boots one)."""
+    if session.config.option.collectonly or controller(session.config):
         return
     if any("deployment" in getattr(item, "fixturenames", ()) for item in session.items):
         try:

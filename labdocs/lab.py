@@ -22,6 +22,14 @@ LAB_HOST = urlsplit(LAB_TRACKING_URI).netloc
 # behind): the tests send it to their own deployment of examples/deploy/.
 LAB_HTTPS_TRACKING_URI = "https://mindgarage07.cs.uni-kl.de"
 LAB_HTTPS_HOST = urlsplit(LAB_HTTPS_TRACKING_URI).hostname
+
+
+def after_the_move(text: str) -> str:
+    """What a page or example says once the lab's server is secured: the signing-in page
+    promises that only the address changes (credentials come from the environment)."""
+    return text.replace(LAB_TRACKING_URI, LAB_HTTPS_TRACKING_URI)
+
+
 # The MLflow version of the lab's tracking server. Nobody knows what the server runs today:
 # it predates this site, and the lab's first guide (about 2023) suggests an MLflow 2. This is
 # the version the admin page installs and the tests' throwaway server runs

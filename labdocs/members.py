@@ -1,20 +1,24 @@
-"""The lab's members: who runs a page, and the member pages run again by a second member.
+"""The lab's members: who runs a page, and the member pages run again by the lab's members.
 
 The lab is one long-lived server and many members running the same examples. So the
-member pages (``MEMBER_PAGES``) run, besides their usual run, against one authenticated
-server (auth.py, ``labdocs/member_server/lab_server.sh``; in a parallel session, the
-worker's) as two lab members one after the other: the first (``auth.MEMBER_USERNAME``),
-then a second one, whose examples must pass as the first one's did, on a server that
-already holds the first one's experiments. The sign-in pages' members sign in to the lab's
-deployment instead (deployment.py: the admin page's nginx with TLS, MLflow and
-PostgreSQL), at the lab's https address, which those pages show. Each run is a pytest File
-node of its own (``MemberPageRun``), so it gets its own sandbox, and its items carry the
-member's name in their node ids.
+member pages (``MEMBER_PAGES``) run, besides their usual run, as two lab members one after
+the other, signed in to the lab's deployment (deployment.py: the admin page's nginx with
+TLS, MLflow and PostgreSQL; in a parallel session, the worker's): the first
+(``deployment.MEMBER_USERNAME``), then a second one, whose examples must pass as the first
+one's did, on a server that already holds the first one's experiments.
 
-In a member run, a page's namespace holds the member's world: ``mlflow_server`` is the
-authenticated server (the hidden checks ask it, signed in as the member), ``auth_server``
-knows the member as its ``member`` (the placeholders a page exports become theirs),
-``lab_member`` is who they are, and ``ui`` is a browser signed in as them.
+A member run reads the page as it will be once the lab's server is secured
+(``PageAfterTheMove``): the signing-in page promises that only the address changes, so the
+page's plain address, in its examples and in the files it includes, becomes the lab's https
+address, and the member's credentials are in the environment, as that page shows. The plain
+address reaches nothing during a member run: an example that still used it would fail. Each
+run is a pytest File node of its own (``MemberPageRun``), so it gets its own sandbox, and its
+items carry the member's name in their node ids.
+
+In a member run, a page's namespace holds the member's world: ``mlflow_server`` and
+``deployment`` are the deployment, asked as the member (the placeholders a page exports
+become theirs), ``lab_member`` is who they are, and ``ui`` is a browser signed in as them,
+trusting the deployment's throwaway certificate as members' browsers trust the lab's.
 
 For the plain runs the reader is ``READER``, the name the pages show: the examples find
 their member's name with ``getpass.getuser()`` there, which reads ``LOGNAME``.
@@ -26,19 +30,19 @@ import dataclasses
 import getpass
 import os
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sybil import Sybil
+from sybil import Document, Sybil
 from sybil.integration.pytest import SybilFile, SybilItem
 
 from labdocs import network
-from labdocs.auth import MEMBER_USERNAME, AuthServer, Credentials
+from labdocs.auth import Credentials, SignInServer
 from labdocs.browser import Browser
-from labdocs.lab import LAB_HOST
+from labdocs.deployment import MEMBER_USERNAME, Deployment
+from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI, after_the_move
 from labdocs.pages import ROOT, SYNTAX, is_auth_page
 from labdocs.parsers import parsers
 from labdocs.sandbox import left_open_error, within_sandbox
@@ -76,7 +80,7 @@ def is_member_page(page: Path) -> bool:
 _colleagues: dict[tuple[str, str], Credentials] = {}
 
 
-def colleague(auth: AuthServer, username: str) -> Credentials:
+def colleague(auth: SignInServer, username: str) -> Credentials:
     """A member an admin created on this server: created on first use, the same after."""
     key = (auth.url, username)
     if key not in _colleagues:
@@ -84,31 +88,11 @@ def colleague(auth: AuthServer, username: str) -> Credentials:
     return _colleagues[key]
 
 
-def refuses_within(auth: AuthServer, who: Credentials, seconds: float = 12.0) -> None:
-    """The server refuses ``who`` (401) within ``seconds``: each worker remembers a checked
-    password for ``auth_cache_ttl_seconds`` (labdocs/member_server/basic_auth.ini), and a
-    password change clears only the cache of the worker that made it."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    deadline = time.monotonic() + seconds
-    while True:
-        with auth.signed_in(who):
-            try:
-                MlflowClient(auth.url).search_experiments(max_results=1)
-            except MlflowException as error:
-                assert "failed with error code 401" in str(error), str(error)
-                return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{who.username}'s old password still works after {seconds} s")
-        time.sleep(0.5)
-
-
 # -- the plain runs' reader -----------------------------------------------------------
 
 
 # DOCS_MEMBER_RUNS=off leaves the member runs out: tools/compatibility.py measures client
-# and server versions, and servers before 3.5 cannot run the lab's start script.
+# and server versions, and the deployment runs the lab's own.
 ENV_MEMBER_RUNS = "DOCS_MEMBER_RUNS"
 
 
@@ -130,15 +114,25 @@ def lab_member(request: pytest.FixtureRequest) -> LabMember:
 
 # -- the member runs ----------------------------------------------------------------------
 
-# The server a member run signs in to: the sign-in pages show the lab's https address,
-# which reaches the lab's deployment (deployment_plugin); the other member pages show the
-# plain address, which the run sends to the stand-in (auth.py). Named among a run's
-# fixtures, each starts early (at the end of collection) and only where it is needed.
-SIGNS_IN_TO = {True: "deployment", False: "auth_server"}
+MEMBER_RUN_FIXTURES = ["mlflow_server", "deployment", "member_page"]
 
 
-def member_run_fixtures(page: Path) -> list[str]:
-    return ["mlflow_server", SIGNS_IN_TO[is_auth_page(page)], "member_page"]
+class PageAfterTheMove(Document):
+    """A page as it reads once the lab's server is secured (``lab.after_the_move``): its
+    examples, and the files it includes (``read_included``, parsers.py), name the lab's
+    https address. The address lies within a line: the page's line numbers stay true."""
+
+    @classmethod
+    def parse(cls, path: str, *parsers, encoding: str = "utf-8") -> Document:
+        document = cls(after_the_move(Path(path).read_text(encoding)), path)
+        for parser in parsers:
+            for region in parser(document):
+                document.add(region)
+        return document
+
+    @staticmethod
+    def read_included(path: Path) -> str:
+        return after_the_move(path.read_text())
 
 
 class MemberItem(SybilItem):
@@ -177,8 +171,9 @@ class MemberRuns:
         sybil = Sybil(
             parsers(SYNTAX[file_path.suffix]),
             patterns=[file_path.name],
-            fixtures=member_run_fixtures(file_path),
+            fixtures=MEMBER_RUN_FIXTURES,
             name=f"as {self.username}",
+            document_types={file_path.suffix: PageAfterTheMove},
         )
         relative = file_path.resolve().relative_to(parent.config.rootpath)
         run = MemberPageRun.from_parent(
@@ -199,52 +194,51 @@ def register_member_runs(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def member_page(
-    request: pytest.FixtureRequest, mlflow_server, ui_browser: Browser, tmp_path_factory
+    request: pytest.FixtureRequest, deployment: Deployment, ui_browser: Browser, tmp_path_factory
 ):
     """A member run's world: its sandbox, the member's credentials exported as the
-    signing-in page says (unless the page signs in itself), and the namespace entries that
-    make the page the member's. On the other member pages, the lab's plain URL reaches the
-    stand-in, and ``ui`` is a browser signed in to it (the sign-in pages look at no UI)."""
+    signing-in page says (unless the page signs in itself), the namespace entries that make
+    the page the member's, and the plain address closed."""
     run: MemberPageRun = request.node
     page = Path(str(run.path))
-    signs_in = is_auth_page(page)
-    server = request.getfixturevalue(SIGNS_IN_TO[signs_in])
     if run.member_username == MEMBER_USERNAME:
-        credentials = server.member
+        credentials = deployment.member
     else:
-        credentials = colleague(server, run.member_username)
-    world = {
-        SIGNS_IN_TO[signs_in]: dataclasses.replace(server, member=credentials),
-        "lab_member": LabMember(credentials.username, credentials),
-        "mlflow_server": mlflow_server if signs_in else server.server,
-    }
-    failed_before = request.session.testsfailed
-    left_open: list[str] = []
-    with within_sandbox(tmp_path_factory.mktemp("member-page"), left_open):
-        if signs_in:  # the reader exported the credentials before the page
-            yield world
-        else:
-            os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
-            os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
-            yield from _on_the_stand_in(world, server, credentials, page, ui_browser, mlflow_server)
-    if left_open and request.session.testsfailed == failed_before:
-        raise left_open_error("this page", left_open)
-
-
-def _on_the_stand_in(world, auth: AuthServer, credentials, page, ui_browser, mlflow_server):
-    """The lab's plain URL sent to the stand-in, and a browser signed in to it, for the run."""
+        credentials = colleague(deployment, run.member_username)
+    as_member = dataclasses.replace(deployment, member=credentials)
     # Playwright's sync API runs one instance per thread: the plain pages' Chromium stops
     # (it starts again if a plain page needs it), the member's own starts when needed.
     ui_browser.close()
-    browser = SignedInBrowser(LAB_HOST, auth.url, ui_browser.chromium, credentials=credentials)
+    browser = SignedInBrowser(
+        LAB_HTTPS_HOST,
+        f"https://127.0.0.1:{deployment.https_port}",
+        ui_browser.chromium,
+        deployment.certificate_pin,
+        credentials=credentials,
+    )
     member_ui = MemberUI(browser, page, credentials.username)
-    network.send_lab_url_to(auth.url)
+    world = {
+        "deployment": as_member,
+        "mlflow_server": as_member,
+        "lab_member": LabMember(credentials.username, credentials),
+        "ui": member_ui,
+    }
+    failed_before = request.session.testsfailed
+    left_open: list[str] = []
     try:
-        yield {**world, "ui": member_ui}
+        with (
+            within_sandbox(tmp_path_factory.mktemp("member-page"), left_open),
+            network.closed(LAB_TRACKING_URI),
+        ):
+            if not is_auth_page(page):  # those show the reader exporting them first
+                os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
+                os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
+            yield world
     finally:
-        network.send_lab_url_to(mlflow_server.url)
         member_ui.close()
         browser.close()
+    if left_open and request.session.testsfailed == failed_before:
+        raise left_open_error("this page", left_open)
 
 
 # -- the member's browser ---------------------------------------------------------------
@@ -268,7 +262,7 @@ class MemberUI(UI):
     """The page's UI walk as a member: the page's ``.../jdoe`` names are the member's."""
 
     def __init__(self, browser: Browser, page_path: Path, member: str) -> None:
-        super().__init__(browser, page_path)
+        super().__init__(browser, page_path, home=LAB_HTTPS_TRACKING_URI)
         self.member = member
 
     def as_member(self, text: str) -> str:

@@ -152,13 +152,13 @@ def redirected(public_url: str, local_url: str) -> Iterator[None]:
             _redirects[key] = before
 
 
-def send_lab_url_to(url: str) -> None:
-    """From now on the lab's URL reaches ``url`` (one of the tests' servers), in MLflow too."""
-    from labdocs.lab import LAB_TRACKING_URI
-
-    redirect(LAB_TRACKING_URI, url)
-    # MLflow keeps its HTTP connections open in cached sessions: drop them, or a connection
-    # opened to the other server would go on serving the lab's URL.
-    from mlflow.utils.request_utils import _cached_get_request_session
-
-    _cached_get_request_session.cache_clear()
+@contextmanager
+def closed(public_url: str) -> Iterator[None]:
+    """Inside the block ``public_url`` reaches nothing: any use of it is refused, and fails."""
+    key = (urlsplit(public_url).hostname, _port_of(urlsplit(public_url)))
+    before = _redirects.pop(key, None)
+    try:
+        yield
+    finally:
+        if before is not None:
+            _redirects[key] = before

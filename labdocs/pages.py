@@ -10,6 +10,7 @@ from pathlib import Path
 from sybil import Document
 
 from labdocs import lab
+from labdocs.lab import LAB_TRACKING_URI
 from labdocs.parsers import LiteralIncludeParser, parsers
 
 ROOT = lab.ROOT
@@ -46,3 +47,12 @@ def included_files(page: Path) -> list[Path]:
     """The files a page shows with ``literalinclude`` (of any language)."""
     document = Document(page.read_text(), str(page))
     return [path for _, path, _ in LiteralIncludeParser(SYNTAX[page.suffix]).included(document)]
+
+
+def as_this_page_reads(path: Path) -> str:
+    """An example file's text as the page running it reads it, for a hidden check that runs
+    the file itself: the lab's address is the one the page set (``mlflow.get_tracking_uri``;
+    in a member run, the https address after the move, members.py)."""
+    import mlflow
+
+    return path.read_text().replace(LAB_TRACKING_URI, mlflow.get_tracking_uri())

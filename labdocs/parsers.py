@@ -8,7 +8,7 @@ counts it as (``Labelled`` adds it to the regions of Sybil's own parsers).
   is the file tested.
 - ``ShellExportParser``: ``export NAME=value`` lines of a shell block set that
   variable for the rest of the page, as they would in the reader's shell. A value like
-  ``'<your password>'`` is replaced by the credential the page's ``auth_server`` made.
+  ``'<your password>'`` is replaced by the credential the page's ``deployment`` made.
 - ``ReasonedSkipParser``: Sybil's ``skip``, but a skip without a reason is an error.
 - ``SilentSkipParser``: a block that the built site highlights as Python but that Sybil
   would skip (any spelling of Python but exactly ``python``: ``Python``, ``py3``,
@@ -82,7 +82,9 @@ def python_block_label(region: Region) -> str:
 
 def _run_included_file(example: Example) -> None:
     path: Path = example.parsed
-    code = compile(path.read_text(), str(path), "exec", dont_inherit=True)
+    # A page read another way reads its files so too (members.PageAfterTheMove).
+    read = getattr(example.document, "read_included", Path.read_text)
+    code = compile(read(path), str(path), "exec", dont_inherit=True)
     exec(code, example.namespace)
     example.namespace.pop("__builtins__", None)
 
@@ -142,14 +144,13 @@ def _apply_exports(example: Example) -> None:
 
 
 def _placeholder_value(example: Example, name: str, placeholder: str) -> str:
-    # The sign-in server of the page: the authenticated server, or the lab's deployment.
-    auth_server = example.namespace.get("deployment") or example.namespace.get("auth_server")
-    if auth_server is None:
+    deployment = example.namespace.get("deployment")  # the lab's, where the page signs in
+    if deployment is None:
         raise AssertionError(
             f"{example.path}:{example.line}: exports {name}={placeholder}, but the page does "
-            "not run against the authenticated server (AUTH_PAGES in labdocs/pages.py)"
+            "not run against the lab's deployment (AUTH_PAGES in labdocs/pages.py)"
         )
-    values = auth_server.placeholders
+    values = deployment.placeholders
     if placeholder not in values:
         raise AssertionError(
             f"{example.path}:{example.line}: the tests have no value for {placeholder} "

@@ -5,7 +5,7 @@ Top to bottom, as a session meets them:
 - configure: the session's own folder and environment (session.py), Ctrl-C and the
   parent's death (interrupts.py), the network guard (network.py), and the throwaway server
   (servers.py), started at once so that it boots while pytest imports and collects;
-- the fixtures: ``mlflow_server`` and ``auth_server`` (ready); ``page_sandbox`` for a page
+- the fixtures: ``mlflow_server`` (ready); ``page_sandbox`` for a page
   (module scope), ``sandbox`` for a test (sandbox.py); ``ui`` for a page's browser tab (ui.py);
 - the rules: an MLflow WARNING fails the example that logged it; a server that dies stops
   the session at once, saying so; a skipped example is reported at its page and line; a
@@ -13,11 +13,11 @@ Top to bottom, as a session meets them:
 - the end: the summary (summary.py), refusals of the guard fail the session, servers stop.
 
 Run in parallel (pytest-xdist, as ``nox -s doctest`` runs the whole suite), each worker is
-such a session with its own server, and starts the authenticated one if it runs a test that
-needs it; a page's examples stay together, in order, in one worker, and so do a member
-page's runs by the lab members. The controller starts no
-server: it gathers what the workers send (their examples, the guard's refusals) and prints
-the one summary. State lives in ``config.stash``.
+such a session with its own servers (and its own lab deployment, deployment_plugin.py); a
+page's examples stay together, in order, in one worker, and so do a member page's runs by
+the lab members. The controller starts no server: it gathers what the workers send (their
+examples, the guard's refusals) and prints the one summary. State lives in
+``config.stash``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,9 @@ from sybil.example import SybilFailure
 from sybil.integration.pytest import SybilItem
 
 from labdocs import network, summary
-from labdocs.auth import AuthServer
 from labdocs.browser import Browser, NoBrowser, find_chromium
 from labdocs.interrupts import Interruptions
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
-from labdocs.pages import is_auth_page
 from labdocs.sandbox import left_open_error, within_sandbox
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import ThrowawayServer, plain_server_command
@@ -65,23 +63,17 @@ class Started:
     interruptions: Interruptions
     chromium: str | NoBrowser  # found before HOME moves (Playwright's browsers live under it)
     server: ThrowawayServer | None = None
-    auth: AuthServer | None = None
     examples: list[summary.Example] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # the guard's, in this or any worker
 
     def servers(self) -> list[ThrowawayServer]:
-        return [s for s in (self.server, self.auth and self.auth.server) if s is not None]
-
-    def start_auth_server(self) -> AuthServer:
-        if self.auth is None:
-            self.auth = AuthServer.start()
-        return self.auth
+        return [self.server] if self.server is not None else []
 
 
 STARTED = pytest.StashKey[Started]()
 
 
-def _controller(config: pytest.Config) -> bool:
+def controller(config: pytest.Config) -> bool:
     """The controller of a parallel session: it runs no test itself."""
     return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
 
@@ -103,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         config.option.basetemp = str(started.folder.pytest)
     config.stash[STARTED] = started
-    if _controller(config):
+    if controller(config):
         return
     network.install_guard()
     SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
@@ -132,29 +124,12 @@ def _sybil_traceback_filter(original):
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
     started = config.stash[STARTED]
     started.examples = [summary.example(i) for i in items if getattr(i, "example", None)]
-    # Tests of the authenticated server last (a stable sort: each page keeps its order), so
-    # that server boots while the others run instead of being waited for first.
-    items.sort(key=lambda item: "auth_server" in getattr(item, "fixturenames", ()))
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start booting the authenticated server now if a selected test needs it (in a
-    parallel session, it starts when the worker that runs those tests first needs it)."""
-    if hasattr(session.config, "workerinput"):
-        return
-    if not session.config.option.collectonly and any(
-        "auth_server" in getattr(item, "fixturenames", ()) for item in session.items
-    ):
-        try:
-            session.config.stash[STARTED].start_auth_server()
-        except ServerError as error:  # a server version the lab script cannot run, say
-            pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 # -- fixtures -------------------------------------------------------------------------
 
 
-def _ready(request: pytest.FixtureRequest, server: ThrowawayServer | AuthServer) -> None:
+def _ready(request: pytest.FixtureRequest, server: ThrowawayServer) -> None:
     """Wait for the server; if it cannot serve, stop the whole session with one message."""
     try:
         server.wait_ready()
@@ -171,18 +146,6 @@ def mlflow_server(request: pytest.FixtureRequest) -> ThrowawayServer:
         pytest.fail("no throwaway MLflow server was started (collect-only run?)")
     _ready(request, server)
     return server
-
-
-@pytest.fixture(scope="session")
-def auth_server(request: pytest.FixtureRequest) -> AuthServer:
-    """The member runs' authenticated server (labdocs/member_server/), ready, with a member."""
-    try:
-        auth = request.config.stash[STARTED].start_auth_server()
-    except ServerError as error:  # a server version the lab script cannot run, say
-        _stop(request.session, str(error))
-        pytest.skip(STOPPING)
-    _ready(request, auth)  # and, the first time, create the lab member
-    return auth
 
 
 @pytest.fixture(scope="module")
@@ -352,20 +315,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """A file's tests in one worker, in order (a page's examples share its namespace); a
     member page's runs by the lab members (node ids ``page[as NAME]``, members.py) in one
-    worker, the second member after the first, on that worker's authenticated server; and
-    the sign-in pages with their members' runs in one worker, which alone starts the lab's
-    deployment for them (PostgreSQL, two MLflow processes, nginx: one is enough)."""
+    worker, the second member after the first, on that worker's lab deployment."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFileAndMembers(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
             page = file.split("[as ", 1)[0]
-            if is_auth_page(config.rootpath / page):
-                return "the sign-in pages, on the lab's deployment"
-            if page != file:
-                return f"{page}, as the lab's members"
-            return file
+            return f"{page}, as the lab's members" if page != file else file
 
     return ByFileAndMembers(config, log)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from labdocs import network, processes
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
-from labdocs.server_versions import ServerError, mlflow_version, supports
+from labdocs.server_versions import ServerError, supports
 from labdocs.session import NO_TELEMETRY
 
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
@@ -92,33 +92,6 @@ def plain_server_command(mlflow: str, *extra_args: str) -> Command:
             "--workers", "1",
             *(allowed_hosts(port) if arg == "{allowed_hosts}" else arg for arg in kept),
         ], {}  # fmt: skip
-
-    return command
-
-
-def lab_script_command(script: Path, mlflow: str) -> Command:
-    """The member runs' start script (labdocs/member_server/lab_server.sh), run as it is.
-
-    Only the values it takes from the environment change: its data folder, host, port and
-    allowed hosts, and the ``mlflow`` it finds on PATH.
-    """
-    if not supports(mlflow, "--allowed-hosts"):  # the script passes it, for the lab's server
-        found = ".".join(map(str, mlflow_version(mlflow) or ()))
-        raise ServerError(
-            f"{script.name} passes --allowed-hosts, which MLflow servers before 3.5.0 lack; "
-            f"this one ({mlflow}) is MLflow {found}. The admin page installs the lab's version "
-            "(labdocs.lab.LAB_SERVER_MLFLOW_VERSION): run the sign-in pages against that server, "
-            "and the plain pages alone against this one"
-        )
-
-    def command(folder: Path, port: int) -> tuple[list[str], dict[str, str]]:
-        return ["bash", str(script)], {
-            "LAB_MLFLOW_DIR": str(folder),
-            "LAB_MLFLOW_HOST": "127.0.0.1",
-            "LAB_MLFLOW_PORT": str(port),
-            "LAB_MLFLOW_ALLOWED_HOSTS": allowed_hosts(port),
-            "PATH": os.pathsep.join([str(Path(mlflow).parent), os.environ.get("PATH", "")]),
-        }
 
     return command
 

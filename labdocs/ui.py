@@ -47,9 +47,10 @@ class UIError(AssertionError):
 class UI:
     """One page's browser tab, opened lazily on the lab's URL."""
 
-    def __init__(self, browser: Browser, page_path: Path) -> None:
+    def __init__(self, browser: Browser, page_path: Path, home: str = LAB_TRACKING_URI) -> None:
         self.browser = browser
         self.page_path = page_path
+        self.home = home  # the lab's address the tab opens, as the page shows it
         self.pictured: set[Path] = set()
         self._context = None
         self._tab = None
@@ -62,13 +63,13 @@ class UI:
             self._context = self.browser.new_context()
             self._context.set_default_timeout(TIMEOUT_S * 1000)
             self._tab = self._context.new_page()
-            self._tab.goto(LAB_TRACKING_URI)
+            self._tab.goto(self.home)
         return self._tab
 
     def open(self, url: str) -> None:
         """Open a URL as a reader pastes it (the lab's; the browser reaches the test server)."""
-        if not url.startswith(LAB_TRACKING_URI):
-            raise UIError(f"pages open the lab's URLs ({LAB_TRACKING_URI}...), not {url}")
+        if not url.startswith(self.home):
+            raise UIError(f"pages open the lab's URLs ({self.home}...), not {url}")
         self.tab.goto(url)
 
     def close(self) -> None:

@@ -2,8 +2,9 @@
 
 The page says: ``/health`` answers everyone; ``/version`` answers 401 until you sign in
 (``curl -u <username>``), then the version. The plain server's side is the page's own
-hidden check; this is the authenticated server's (labdocs/member_server/lab_server.sh), asked as curl
-asks it: without, then with a member's username and password (HTTP basic auth).
+hidden check; this is the lab's deployment's (deployment.py: nginx with TLS in front of the
+admin page's start script), asked as curl asks it: without, then with a member's username
+and password (HTTP basic auth), over https.
 """
 
 import base64
@@ -35,12 +36,12 @@ def test_the_page_shows_both_checks_and_the_signed_in_one():
     assert "answers ``401`` until you do" in " ".join(text.split())
 
 
-def test_health_answers_without_signing_in(auth_server):
-    assert get(f"{auth_server.url}/health") == (200, "OK")
+def test_health_answers_without_signing_in(deployment):
+    assert get(f"{deployment.url}/health") == (200, "OK")
 
 
-def test_version_asks_for_sign_in_then_answers(auth_server):
-    assert get(f"{auth_server.url}/version")[0] == 401
-    status, version = get(f"{auth_server.url}/version", auth_server.member)
+def test_version_asks_for_sign_in_then_answers(deployment):
+    assert get(f"{deployment.url}/version")[0] == 401
+    status, version = get(f"{deployment.url}/version", deployment.member)
     assert status == 200
     assert re.fullmatch(r"\d+\.\d+\.\d+", version), version

@@ -17,7 +17,6 @@ from labdocs.servers import (
     LAB_HOST_PROBE,
     ThrowawayServer,
     free_port,
-    lab_script_command,
     plain_server_command,
 )
 
@@ -165,13 +164,6 @@ def test_options_an_older_server_lacks_are_left_out(tmp_path, version, has_host_
     assert ("--cors-allowed-origins" in argv) is has_host_options
     assert (LAB_TRACKING_URI in argv) is has_host_options  # the option's value goes with it
     assert argv[-2:] == ["--workers", "1"]  # an option every version has stays
-
-
-def test_the_lab_script_refuses_an_older_server_at_once(tmp_path):
-    with pytest.raises(ServerError, match=r"before 3\.5\.0 lack; .* is MLflow 2\.22\.5"):
-        lab_script_command(
-            Path("labdocs/member_server/lab_server.sh"), mlflow_of_version(tmp_path, "2.22.5")
-        )
 
 
 def test_the_server_nox_names_is_used(monkeypatch, tmp_path):

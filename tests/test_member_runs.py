@@ -1,0 +1,77 @@
+"""The member runs (labdocs/members.py): each member page read as it will be once the lab's
+server is secured, signed in to the lab's deployment over https, in a browser that trusts
+the deployment's throwaway certificate and nothing else."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from mlflow import MlflowClient
+from sybil import Document
+
+from labdocs import network
+from labdocs.browser import Browser
+from labdocs.lab import LAB_HOST, LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
+from labdocs.members import PageAfterTheMove
+from labdocs.pages import DOCS, EXAMPLES, SYNTAX
+from labdocs.parsers import parsers
+
+QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
+LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"
+
+
+@pytest.mark.parametrize("page", [QUICK_START, LOGGING], ids=lambda p: p.name)
+def test_a_member_run_reads_the_page_after_the_move(page):
+    """Its examples name the https address where the page shows the plain one, at the same
+    lines; nothing else of the page changes."""
+    lineup = parsers(SYNTAX[page.suffix])
+    as_shown = Document.parse(str(page), *lineup)
+    after = PageAfterTheMove.parse(str(page), *lineup)
+    assert LAB_TRACKING_URI in as_shown.text
+    assert LAB_TRACKING_URI not in after.text
+    assert after.text == as_shown.text.replace(LAB_TRACKING_URI, LAB_HTTPS_TRACKING_URI)
+    assert [e.line for e in after.examples()] == [e.line for e in as_shown.examples()]
+
+
+def test_the_files_a_member_run_includes_are_read_after_the_move_too():
+    script = EXAMPLES / "quickstart.py"
+    shown = script.read_text()
+    assert f'mlflow.set_tracking_uri("{LAB_TRACKING_URI}")' in shown
+    read = PageAfterTheMove.read_included(script)
+    assert f'mlflow.set_tracking_uri("{LAB_HTTPS_TRACKING_URI}")' in read
+    assert read.count("\n") == shown.count("\n")
+
+
+def test_the_plain_address_reaches_nothing_in_a_member_run(mlflow_server):
+    refusal = re.escape(f"refused: resolving {LAB_HOST}")
+    with (
+        network.refusals_expected() as refused,
+        network.closed(LAB_TRACKING_URI),
+        pytest.raises(Exception, match=refusal),
+    ):
+        MlflowClient(LAB_TRACKING_URI).search_experiments(max_results=1)
+    assert refused, "the guard saw nothing"
+    MlflowClient(LAB_TRACKING_URI).search_experiments(max_results=1)  # open again after
+
+
+def test_the_member_s_browser_trusts_the_deployment_s_certificate_alone(deployment, ui_browser):
+    ui_browser.close()  # Playwright's sync API: one instance per thread (members.py)
+    server = f"https://127.0.0.1:{deployment.https_port}"
+    for pin, answer in [(None, "ERR_CERT_AUTHORITY_INVALID"), (deployment.certificate_pin, "")]:
+        browser = Browser(LAB_HTTPS_HOST, server, ui_browser.chromium, pin)
+        try:
+            context = browser.new_context()
+            tab = context.new_page()
+            try:
+                status = tab.goto(f"{LAB_HTTPS_TRACKING_URI}/health").status
+                seen = ""
+            except Exception as error:  # Playwright's Error: the browser's net:: code
+                status, seen = None, str(error)
+            context.close()
+        finally:
+            browser.close()
+        if answer:
+            assert answer in seen, seen
+        else:
+            assert status == 200, seen
