@@ -456,11 +456,11 @@ class Deployment(SignInServer):
             network.redirected(f"http://{LAB_HTTPS_HOST}", f"http://127.0.0.1:{self.http_port}"),
             trusting(self.ca),
         ):
-            drop_open_connections()
+            network.drop_open_connections()
             try:
                 yield
             finally:
-                drop_open_connections()
+                network.drop_open_connections()
 
     # -- what the pages' checks and the session ask of it -------------------------------
 
@@ -581,14 +581,6 @@ def trusting(ca: Path) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def drop_open_connections() -> None:
-    """MLflow keeps its HTTP connections open in cached sessions: a connection opened to one
-    deployment would go on serving the lab's URL after it is sent to another."""
-    from mlflow.utils.request_utils import _cached_get_request_session
-
-    _cached_get_request_session.cache_clear()
 
 
 def auth_cache_seconds() -> int:

@@ -157,8 +157,17 @@ def closed(public_url: str) -> Iterator[None]:
     """Inside the block ``public_url`` reaches nothing: any use of it is refused, and fails."""
     key = (urlsplit(public_url).hostname, _port_of(urlsplit(public_url)))
     before = _redirects.pop(key, None)
+    drop_open_connections()  # one kept open would reach it without resolving its name
     try:
         yield
     finally:
         if before is not None:
             _redirects[key] = before
+
+
+def drop_open_connections() -> None:
+    """MLflow keeps its HTTP connections open in cached sessions: a connection opened to one
+    server would go on serving the lab's URL after it is sent elsewhere."""
+    from mlflow.utils.request_utils import _cached_get_request_session
+
+    _cached_get_request_session.cache_clear()

@@ -36,11 +36,10 @@ from labdocs.deployment import (
     DEPLOY,
     START_SCRIPT,
     Deployment,
-    drop_open_connections,
     make_certificates,
 )
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
-from labdocs.network import allowed_port, redirected
+from labdocs.network import allowed_port, drop_open_connections, redirected
 from labdocs.pages import DOCS, included_files
 from labdocs.servers import free_port
 

@@ -44,6 +44,8 @@ def test_the_files_a_member_run_includes_are_read_after_the_move_too():
 
 
 def test_the_plain_address_reaches_nothing_in_a_member_run(mlflow_server):
+    """Not even through a connection MLflow opened to it before and keeps open."""
+    MlflowClient(LAB_TRACKING_URI).search_experiments(max_results=1)
     refusal = re.escape(f"refused: resolving {LAB_HOST}")
     with (
         network.refusals_expected() as refused,
