@@ -170,10 +170,10 @@ def doctest(session: nox.Session) -> None:
     # tests/test_accessible_html.py runs axe-core: the locked copy, installed by nox's Python.
     sitechecks = session.run("python", "-m", "tools.site_checkers", silent=True)
     env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
-    # The signing-in page's examples also run from what it tells members to install, alone
-    # (tests/test_member_client.py): that environment, built once.
-    member = session.run("python", "-m", "tools.member_env", silent=True)
-    env["DOCS_MEMBER_PYTHON"] = member.strip().splitlines()[-1]
+    # Pages also run from what they tell members to install, alone
+    # (tests/test_member_client.py): those environments, built once, now rather than
+    # silently in the middle of the tests.
+    session.run("python", "-m", "tools.member_env", "signing-in", "quick-start")
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
     session.run(

@@ -11,7 +11,7 @@ from sybil import Document
 
 from labdocs import lab
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.parsers import LiteralIncludeParser, parsers
+from labdocs.parsers import LiteralIncludeParser, code_block_lexers, parsers
 
 ROOT = lab.ROOT
 DOCS = ROOT / "docs"
@@ -56,3 +56,31 @@ def as_this_page_reads(path: Path) -> str:
     import mlflow
 
     return path.read_text().replace(LAB_TRACKING_URI, mlflow.get_tracking_uri())
+
+
+def shown_python(page: Path) -> str:
+    """The Python a reader sees on a page, in its order, as one script: its Python code
+    blocks (not the hidden checks) and the lines it shows of the files it includes. What a
+    member who copies every block into one file runs."""
+    document = Document(page.read_text(), str(page))
+    shown = [
+        (region.start, str(region.lexemes["source"]))
+        for region in code_block_lexers(SYNTAX[page.suffix], "python")(document)
+    ]
+    for region, path, options in LiteralIncludeParser(SYNTAX[page.suffix]).included(document):
+        if path.suffix == ".py":
+            shown.append((region.start, shown_lines(path.read_text(), options.get("lines"))))
+    return "\n".join(source for _, source in sorted(shown))
+
+
+def shown_lines(text: str, lines: str | None) -> str:
+    """The lines of a file that ``literalinclude``'s ``:lines:`` (``3-``, ``1,4-6``) shows."""
+    if not lines:
+        return text
+    numbered = text.splitlines(keepends=True)
+    kept: list[str] = []
+    for part in lines.split(","):
+        first, _, last = part.strip().partition("-")
+        end = len(numbered) if part.strip().endswith("-") else int(last or first)
+        kept += numbered[int(first) - 1 : end]
+    return "".join(kept)

@@ -119,7 +119,7 @@ class LiteralIncludeParser:
 EXPORT = re.compile(r"^\s*(?:\$\s+)?export\s+(?P<assignment>[A-Za-z_][A-Za-z0-9_]*=.*)$")
 
 
-def _code_block_lexers(syntax: str, language: str) -> LexerCollection:
+def code_block_lexers(syntax: str, language: str) -> LexerCollection:
     """Code blocks of either syntax, with the language as the ``arguments`` lexeme."""
     directive = r"(sourcecode|code-block|code)"
     if syntax == "rest":
@@ -163,7 +163,7 @@ class ShellExportParser:
     """``export NAME=value`` in a shell block sets NAME for the rest of the page."""
 
     def __init__(self, syntax: str) -> None:
-        self.lexers = _code_block_lexers(syntax, r".+")
+        self.lexers = code_block_lexers(syntax, r".+")
 
     def __call__(self, document: Document) -> Iterator[Region]:
         for region in self.lexers(document):
@@ -249,7 +249,7 @@ class SilentSkipParser:
 
     def __init__(self, syntax: str) -> None:
         self.syntax = syntax
-        self.lexers = _code_block_lexers(syntax, r"[^{\s]*")
+        self.lexers = code_block_lexers(syntax, r"[^{\s]*")
 
     def __call__(self, document: Document):
         for region in self.lexers(document):

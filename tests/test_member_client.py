@@ -1,12 +1,14 @@
-"""The signing-in page from a member's machine: its examples, in the order the page shows
-them, run by a Python that holds only what the page tells members to install
-(tools/member_env.py), against the lab's deployment at its https address.
+"""Pages from a member's machine: each page's examples, in the order the page shows them, run
+as one script by a Python that holds only what the pages tell members to install
+(tools/member_env.py), against the lab's deployment at its https address: the signing-in
+page; the quick start's script and the logging page's examples, as they read once the lab's
+server is secured (``lab.after_the_move``), signed in as the signing-in page shows.
 
 The member's machine trusts the lab's certificate authority as members' machines trust the
 real one: here, the throwaway CA of the run, named in ``MLFLOW_TRACKING_SERVER_CERT_PATH``
-(and ``REQUESTS_CA_BUNDLE`` for the page's ``requests`` call). The only other stand-in is
-name resolution: a ``sitecustomize`` sends the lab's host, port 443, to nginx's loopback
-port, and refuses every other name.
+(and ``REQUESTS_CA_BUNDLE`` for the signing-in page's ``requests`` call). The only other
+stand-in is name resolution: a ``sitecustomize`` sends the lab's host, port 443, to nginx's
+loopback port, and refuses every other name.
 """
 
 from __future__ import annotations
@@ -22,15 +24,22 @@ from mlflow import MlflowClient
 
 from labdocs.auth import Credentials, new_password, signed_in
 from labdocs.deployment import Deployment, registry_environment
-from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, MLFLOW_VERSION, ROOT
+from labdocs.lab import (
+    LAB_HTTPS_HOST,
+    LAB_HTTPS_TRACKING_URI,
+    MLFLOW_VERSION,
+    ROOT,
+    after_the_move,
+)
 from labdocs.members import colleague
+from labdocs.pages import DOCS, EXAMPLES, shown_python
 from labdocs.session import NO_TELEMETRY
 
-ENV_MEMBER_PYTHON = "DOCS_MEMBER_PYTHON"
-PAGE = ROOT / "docs" / "guides" / "mlflow" / "signing-in.md"
+PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
+QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
+LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"
 # What every venv starts with (ensurepip, Python 3.11), not what a member installs.
 BOOTSTRAP = {"pip", "setuptools"}
-VISIBLE_PYTHON = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SHIM = """\
 import socket
 
@@ -49,61 +58,35 @@ socket.getaddrinfo = _lab_on_loopback
 """
 
 
-@pytest.fixture(scope="module")
-def member_python() -> Path:
-    """Built by `nox -s doctest` before the tests (DOCS_MEMBER_PYTHON); else built here,
-    by pip trusting the registry's certificates, not the deployment's CA."""
-    if os.environ.get(ENV_MEMBER_PYTHON):
-        return Path(os.environ[ENV_MEMBER_PYTHON])
+def member_python(name: str) -> Path:
+    """The member environment ``name``: built by `nox -s doctest` before the tests, else
+    here, by pip trusting the registry's certificates, not the deployment's CA."""
     built = subprocess.run(
-        [sys.executable, "-m", "tools.member_env"],
+        [sys.executable, "-m", "tools.member_env", name],
         cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     if built.returncode != 0:
-        pytest.fail(f"no member environment: {built.stderr[-3000:]}", pytrace=False)
+        pytest.fail(f"no member environment {name}: {built.stderr[-3000:]}", pytrace=False)
     return Path(built.stdout.strip().splitlines()[-1])
 
 
-def test_the_member_environment_holds_only_what_the_page_says(member_python: Path):
-    """The page says `pip install "mlflow[auth]==<version>"`: the environment is its lock."""
-    shown = re.findall(r'pip install "(mlflow\[auth\]==[^"]+)"', PAGE.read_text())
-    assert shown == ["mlflow[auth]==|mlflow_version|"], shown
-    installed = subprocess.run(
-        [str(member_python), "-m", "pip", "freeze", "--all", "--exclude", "pip"],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
-    lock = (ROOT / "requirements" / "member-signing-in.txt").read_text()
-    assert re.search(rf"^mlflow=={re.escape(MLFLOW_VERSION)} ", lock, re.MULTILINE)
-    assert names(installed) - BOOTSTRAP == names(lock) - BOOTSTRAP
-    assert "flask-wtf" in names(installed)
-    assert not {"pytest", "torch", "sybil"} & names(installed)
-
-
-def names(requirements: str) -> set[str]:
-    """The distributions pinned (name==version) in a freeze or a lock, normalized."""
-    found = re.findall(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==", requirements, re.MULTILINE)
-    return {re.sub(r"[-_.]+", "-", name).lower() for name in found}
-
-
-def test_the_page_s_examples_run_from_a_member_s_machine(
-    deployment: Deployment, member_python: Path, tmp_path: Path
-):
-    member = deployment.create_user("member-client")
-    colleague(deployment, "asmith")  # the page shares an experiment with them
-    shim = tmp_path / "shim"
+def run_as_member(
+    name: str, script: str, deployment: Deployment, member: Credentials, folder: Path, **kwargs
+) -> subprocess.CompletedProcess:
+    """``script`` run by the member environment ``name`` in ``folder``, signed in as
+    ``member`` by the variables the signing-in page exports; it must end well."""
+    shim = folder / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(
         SHIM.format(host=LAB_HTTPS_HOST, port=deployment.https_port)
     )
-    script = tmp_path / "member.py"
-    script.write_text("\n".join(VISIBLE_PYTHON.findall(PAGE.read_text())))
-    home = tmp_path / "home"
+    (folder / "member.py").write_text(script)
+    home = folder / "home"
     home.mkdir()
-    new = new_password()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
-        "TMPDIR": str(tmp_path),
+        "TMPDIR": str(folder),
         "PYTHONPATH": str(shim),
         "MLFLOW_TRACKING_USERNAME": member.username,
         "MLFLOW_TRACKING_PASSWORD": member.password,
@@ -112,11 +95,50 @@ def test_the_page_s_examples_run_from_a_member_s_machine(
         **NO_TELEMETRY,
     }
     done = subprocess.run(
-        [str(member_python), str(script)],
-        input=f"{member.password}\n{new}\n",  # getpass reads stdin without a terminal
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [str(member_python(name)), "member.py"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=300, **kwargs,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.parametrize(
+    ("name", "page", "shown", "has", "lacks"),
+    [
+        ("signing-in", PAGE, 'pip install "mlflow[auth]==|mlflow_version|"', "flask-wtf", "torch"),
+        ("quick-start", QUICK_START, "pip install mlflow torch", "torch", "flask-wtf"),
+    ],
+)
+def test_the_member_environment_holds_only_what_the_page_says(name, page, shown, has, lacks):
+    """The environment is the lock of the page's install line, and nothing else."""
+    assert shown in page.read_text()
+    installed = subprocess.run(
+        [str(member_python(name)), "-m", "pip", "freeze", "--all", "--exclude", "pip"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    lock = (ROOT / "requirements" / f"member-{name}.txt").read_text()
+    assert re.search(rf"^mlflow=={re.escape(MLFLOW_VERSION)} ", lock, re.MULTILINE)
+    assert names(installed) - BOOTSTRAP == names(lock) - BOOTSTRAP
+    assert has in names(installed)
+    assert not {"pytest", "sybil", lacks} & names(installed)
+
+
+def names(requirements: str) -> set[str]:
+    """The distributions pinned (name==version) in a freeze or a lock, normalized."""
+    found = re.findall(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==", requirements, re.MULTILINE)
+    return {re.sub(r"[-_.]+", "-", name).lower() for name in found}
+
+
+def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
+    deployment: Deployment, tmp_path: Path
+):
+    member = deployment.create_user("member-client")
+    colleague(deployment, "asmith")  # the page shares an experiment with them
+    new = new_password()
+    done = run_as_member(
+        "signing-in", shown_python(PAGE), deployment, member, tmp_path,
+        input=f"{member.password}\n{new}\n",  # getpass reads stdin without a terminal
+    )  # fmt: skip
     assert f"'username': '{member.username}'" in done.stdout  # the users/current answer
     assert "Permission denied" in done.stdout  # the Default experiment refuses a run
     # The server holds what the page logged, and the new password is the member's now.
@@ -128,7 +150,46 @@ def test_the_page_s_examples_run_from_a_member_s_machine(
     assert run.data.metrics == {"accuracy": 0.9}
 
 
-def test_without_the_auth_extra_the_page_s_error(member_python: Path):
+def test_the_quick_start_runs_from_a_member_s_machine(deployment: Deployment, tmp_path: Path):
+    """quickstart.py as the page shows it, its address the lab's https one."""
+    member = deployment.create_user("quick-starter")
+    script = after_the_move((EXAMPLES / "quickstart.py").read_text())
+    done = run_as_member("quick-start", script, deployment, member, tmp_path)
+    assert f"View run quickstart at: {LAB_HTTPS_TRACKING_URI}/#/experiments/" in done.stdout
+    with signed_in(member):
+        client = MlflowClient(LAB_HTTPS_TRACKING_URI)
+        experiment = client.get_experiment_by_name(f"mlflow-guide-quickstart/{member.username}")
+        (run,) = client.search_runs([experiment.experiment_id])
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, "train_loss")]
+        artifacts = [a.path for a in client.list_artifacts(run.info.run_id)]
+        (model,) = client.search_logged_models([experiment.experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "quickstart"
+    assert run.data.params["learning_rate"] == "0.05"
+    assert steps == [0, 1, 2, 3, 4]
+    assert artifacts == ["losses.csv"]
+    assert model.name == "model" and model.source_run_id == run.info.run_id
+
+
+def test_the_logging_page_s_examples_run_from_a_member_s_machine(
+    deployment: Deployment, tmp_path: Path
+):
+    """Every block and file the page shows, in its order, as one script, after the move."""
+    member = deployment.create_user("logger")
+    run_as_member(
+        "quick-start", after_the_move(shown_python(LOGGING)), deployment, member, tmp_path
+    )
+    with signed_in(member):
+        client = MlflowClient(LAB_HTTPS_TRACKING_URI)
+        experiment = client.get_experiment_by_name(f"mlflow-guide-logging/{member.username}")
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    assert [r.info.run_name for r in runs] == [
+        "metrics", "parameters", "config", "artifacts", "pytorch-model",
+        "pytorch-model-mlflow2-server",
+    ]  # fmt: skip
+    assert {r.info.status for r in runs} == {"FINISHED"}
+
+
+def test_without_the_auth_extra_the_page_s_error():
     """Plain `pip install mlflow` lacks Flask-WTF: the sign-in client fails as the page
     quotes (Flask-WTF hidden from the member's Python, as if never installed)."""
     code = (
@@ -137,7 +198,7 @@ def test_without_the_auth_extra_the_page_s_error(member_python: Path):
         f"get_app_client('basic-auth', tracking_uri={LAB_HTTPS_TRACKING_URI!r})\n"
     )
     done = subprocess.run(
-        [str(member_python), "-c", code],
+        [str(member_python("signing-in")), "-c", code],
         env={"PATH": os.environ["PATH"], **NO_TELEMETRY},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

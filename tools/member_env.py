@@ -1,9 +1,13 @@
-"""The Python environment of a member who follows the signing-in page: what the page tells
-members to install (``pip install "mlflow[auth]==..."``, locked in
-requirements/member-signing-in.txt), and nothing else: no pytest, no torch, none of the
-site's machinery. Built once under ``.nox/`` and reused while the lock stays the same.
+"""The Python environments of members who follow a page: what the page tells members to
+install, locked in requirements/member-<name>.txt, and nothing else: no pytest, none of the
+site's machinery. Each is built once under ``.nox/member-<name>`` and reused while its lock
+stays the same.
 
-  python -m tools.member_env    prints the path of its ``python``
+- ``signing-in``: ``pip install "mlflow[auth]==..."``, as the signing-in page says;
+- ``quick-start``: ``pip install mlflow torch``, as the quick start says (the logging page
+  follows it).
+
+  python -m tools.member_env NAME ...    builds them; prints the path of each ``python``
 """
 
 from __future__ import annotations
@@ -15,27 +19,42 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCK = ROOT / "requirements" / "member-signing-in.txt"
-FOLDER = ROOT / ".nox" / "member-signing-in"  # beside nox's own, ignored by git and ruff
+NAMES = ("signing-in", "quick-start")
 
 
-def python() -> Path:
-    """The environment's python, after installing the lock into it if it changed."""
-    stamp = FOLDER / ".installed"
-    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
-    found = FOLDER / "bin" / "python"
+def lock(name: str) -> Path:
+    return ROOT / "requirements" / f"member-{name}.txt"
+
+
+def folder(name: str) -> Path:
+    return ROOT / ".nox" / f"member-{name}"  # beside nox's own, ignored by git and ruff
+
+
+def python(name: str) -> Path:
+    """The environment's python, after installing its lock into it if the lock changed."""
+    stamp = folder(name) / ".installed"
+    digest = hashlib.sha256(lock(name).read_bytes()).hexdigest()
+    found = folder(name) / "bin" / "python"
     if stamp.is_file() and stamp.read_text() == digest:
         return found
     stamp.unlink(missing_ok=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(FOLDER)  # nothing left of before
-    print(f"installing {LOCK.name} into {FOLDER} ...", file=sys.stderr, flush=True)
-    pip = [str(found), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(LOCK)]
+    venv.EnvBuilder(with_pip=True, clear=True).create(folder(name))  # nothing left of before
+    print(
+        f"installing {lock(name).name} into {folder(name)}: once, while the lock stays ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    pip = [str(found), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(lock(name))]
     result = subprocess.run(pip, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
-        sys.exit(f"pip could not install {LOCK.name}:\n{result.stderr[-3000:]}")
+        sys.exit(f"pip could not install {lock(name).name}:\n{result.stderr[-3000:]}")
     stamp.write_text(digest)
     return found
 
 
 if __name__ == "__main__":
-    print(python())
+    unknown = set(sys.argv[1:]) - set(NAMES)
+    if unknown or not sys.argv[1:]:
+        sys.exit(f"usage: python -m tools.member_env NAME ... (NAME: {', '.join(NAMES)})")
+    for name in sys.argv[1:]:
+        print(python(name))
