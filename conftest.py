@@ -10,8 +10,8 @@ from sybil.sybil import SybilCollection
 from labdocs.pages import AUTH_PAGES, NOT_PAGES
 from labdocs.parsers import parsers
 
-# members: who runs a page, and the member pages run by two lab members against the one
-# authenticated server (their own Sybil collectors); slurm: a throwaway Slurm, for the
+# members: who runs a page, and the member pages run by two lab members, signed in to the
+# lab's deployment (their own Sybil collectors); slurm: a throwaway Slurm, for the
 # trainings run as batch jobs; deployment_plugin: the lab's deployment (examples/deploy/).
 pytest_plugins = [
     "labdocs.plugin",

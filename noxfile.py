@@ -38,8 +38,8 @@ nox.options.sessions = ["lint", "doctest", "docs"]
 PYTHON = "3.11"  # the CPU torch wheel on the lab machines is for 3.11
 REQUIREMENTS = HERE / "requirements"
 # The whole suite runs across the machine's cores (pytest-xdist), a worker per core, at
-# most four (each worker holds a server, an MLflow client and perhaps Chromium: about
-# 1 GB): a file's tests in one worker, in order, and a member page's runs together
+# most four (each worker holds a server, the lab's deployment, an MLflow client and
+# perhaps Chromium: about 1.5 GB): a file's tests in one worker, in order, and a member page's runs together
 # (labdocs/plugin.py's scheduler). A page or test named on the command line runs in one
 # process, which starts sooner; `-n 0` runs everything in one.
 # (loadfile, not loadgroup: pytest 9.2's node ids lose xdist's group marks, xdist#1386.)

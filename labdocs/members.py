@@ -39,14 +39,14 @@ from sybil import Document, Sybil
 from sybil.integration.pytest import SybilFile, SybilItem
 
 from labdocs import network
-from labdocs.auth import Credentials, SignInServer
+from labdocs.auth import Credentials
 from labdocs.browser import Browser
 from labdocs.deployment import MEMBER_USERNAME, Deployment
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI, after_the_move
 from labdocs.pages import ROOT, SYNTAX, is_auth_page
 from labdocs.parsers import parsers
 from labdocs.sandbox import left_open_error, within_sandbox
-from labdocs.ui import UI
+from labdocs.ui import UI, UIError
 
 # The name the pages show for the reader (``mlflow-guide-results/jdoe``): the login name
 # of the plain runs' reader.
@@ -80,9 +80,10 @@ def is_member_page(page: Path) -> bool:
 _colleagues: dict[tuple[str, str], Credentials] = {}
 
 
-def colleague(auth: SignInServer, username: str) -> Credentials:
-    """A member an admin created on this server: created on first use, the same after."""
-    key = (auth.url, username)
+def colleague(auth: Deployment, username: str) -> Credentials:
+    """A member an admin created on this deployment: created on first use, the same after
+    (deployments share the lab's URL: each is known by its folder)."""
+    key = (str(auth.folder), username)
     if key not in _colleagues:
         _colleagues[key] = auth.create_user(username)
     return _colleagues[key]
@@ -92,7 +93,8 @@ def colleague(auth: SignInServer, username: str) -> Credentials:
 
 
 # DOCS_MEMBER_RUNS=off leaves the member runs out: tools/compatibility.py measures client
-# and server versions, and the deployment runs the lab's own.
+# and server versions, and the deployment runs the server under test, which before 3.5
+# cannot run the lab's start script (--allowed-hosts).
 ENV_MEMBER_RUNS = "DOCS_MEMBER_RUNS"
 
 
@@ -144,7 +146,7 @@ class MemberItem(SybilItem):
 
 
 class MemberPageRun(SybilFile):
-    """One page, run by one lab member against the authenticated server."""
+    """One page, run by one lab member against the lab's deployment."""
 
     member_username: str
 
@@ -237,6 +239,8 @@ def member_page(
     finally:
         member_ui.close()
         browser.close()
+    if browser.guard.refused:
+        raise UIError(f"the browser tried to leave this machine: {browser.guard.refused}")
     if left_open and request.session.testsfailed == failed_before:
         raise left_open_error("this page", left_open)
 
@@ -246,7 +250,7 @@ def member_page(
 
 @dataclass
 class SignedInBrowser(Browser):
-    """Chromium whose contexts sign in to the authenticated server as a member."""
+    """Chromium whose contexts sign in to the lab's deployment as a member."""
 
     credentials: Credentials | None = None
 
@@ -313,7 +317,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         )
 
 
-@pytest.hookimpl(trylast=True)  # after the plugin's sort (the authenticated server's last)
+@pytest.hookimpl(trylast=True)  # the last word on the order
 def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
     # The second member comes after everyone else, as on a server where colleagues ran the
     # pages first (a stable sort: each page keeps its order).

@@ -10,7 +10,7 @@ from pathlib import Path
 from sybil import Document
 
 from labdocs import lab
-from labdocs.lab import LAB_TRACKING_URI
+from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.parsers import LiteralIncludeParser, code_block_lexers, parsers
 
 ROOT = lab.ROOT
@@ -19,8 +19,8 @@ EXAMPLES = ROOT / "examples"
 SYNTAX = {".rst": "rest", ".md": "myst"}
 NOT_PAGES = ["_build/*", "_inventories/*", "_static/*", "_templates/*"]  # below docs/
 
-# Pages about signing in run against the authenticated server (auth.py), not the plain
-# one. Without suffix: they may be reST or MyST. Relative to the repository.
+# Pages about signing in run against the lab's deployment (deployment.py), not the plain
+# server. Without suffix: they may be reST or MyST. Relative to the repository.
 AUTH_PAGES = ["docs/guides/mlflow/signing-in", "docs/guides/mlflow/notebooks", "docs/admin/*"]
 
 
@@ -55,7 +55,10 @@ def as_this_page_reads(path: Path) -> str:
     in a member run, the https address after the move, members.py)."""
     import mlflow
 
-    return path.read_text().replace(LAB_TRACKING_URI, mlflow.get_tracking_uri())
+    address = mlflow.get_tracking_uri()
+    if address not in (LAB_TRACKING_URI, LAB_HTTPS_TRACKING_URI):
+        raise ValueError(f"the page set no lab address before running {path.name}: {address}")
+    return path.read_text().replace(LAB_TRACKING_URI, address)
 
 
 def shown_python(page: Path) -> str:
@@ -68,6 +71,9 @@ def shown_python(page: Path) -> str:
         for region in code_block_lexers(SYNTAX[page.suffix], "python")(document)
     ]
     for region, path, options in LiteralIncludeParser(SYNTAX[page.suffix]).included(document):
+        unread = set(options) - {"language", "lines"}
+        if unread:  # what they change of the file is not read here yet
+            raise ValueError(f"{page}: literalinclude of {path.name} with {sorted(unread)}")
         if path.suffix == ".py":
             shown.append((region.start, shown_lines(path.read_text(), options.get("lines"))))
     return "\n".join(source for _, source in sorted(shown))
@@ -82,5 +88,5 @@ def shown_lines(text: str, lines: str | None) -> str:
     for part in lines.split(","):
         first, _, last = part.strip().partition("-")
         end = len(numbered) if part.strip().endswith("-") else int(last or first)
-        kept += numbered[int(first) - 1 : end]
+        kept += numbered[int(first or 1) - 1 : end]
     return "".join(kept)

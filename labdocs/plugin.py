@@ -37,6 +37,7 @@ from labdocs import network, summary
 from labdocs.browser import Browser, NoBrowser, find_chromium
 from labdocs.interrupts import Interruptions
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.pages import is_auth_page
 from labdocs.sandbox import left_open_error, within_sandbox
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import ThrowawayServer, plain_server_command
@@ -320,11 +321,20 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
     class ByFileAndMembers(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0]
-            page = file.split("[as ", 1)[0]
-            return f"{page}, as the lab's members" if page != file else file
+            return scope_of(nodeid, config.rootpath)
 
     return ByFileAndMembers(config, log)
+
+
+def scope_of(nodeid: str, root: Path) -> str:
+    """What runs in one worker, in order: a file, or a member page's runs."""
+    from labdocs.members import is_member_page
+
+    file = nodeid.split("::", 1)[0]
+    page = file.split("[as ", 1)[0]
+    # A sign-in page's own run is its first member's: with its second, in order.
+    first_member = is_auth_page(root / page) and is_member_page(root / page)
+    return f"{page}, as the lab's members" if page != file or first_member else file
 
 
 @pytest.hookimpl(optionalhook=True)

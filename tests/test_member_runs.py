@@ -14,8 +14,9 @@ from labdocs import network
 from labdocs.browser import Browser
 from labdocs.lab import LAB_HOST, LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.members import PageAfterTheMove
-from labdocs.pages import DOCS, EXAMPLES, SYNTAX
+from labdocs.pages import DOCS, EXAMPLES, ROOT, SYNTAX
 from labdocs.parsers import parsers
+from labdocs.plugin import scope_of
 
 QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
 LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"
@@ -77,3 +78,19 @@ def test_the_member_s_browser_trusts_the_deployment_s_certificate_alone(deployme
             assert answer in seen, seen
         else:
             assert status == 200, seen
+
+
+def test_a_member_page_s_runs_go_to_one_worker_in_order():
+    """In a parallel session each worker has its own deployment: the second member must
+    meet the first one's experiments, so a page's member runs share a worker; a sign-in
+    page's own run is its first member's."""
+
+    def scope(nodeid: str) -> str:
+        return scope_of(nodeid, ROOT)
+
+    logging, signing_in = "docs/guides/mlflow/logging.rst", "docs/guides/mlflow/signing-in.md"
+    second = "[as second-member]::line:20,column:1"
+    assert scope(f"{logging}[as lab-member]::line:20,column:1") == scope(logging + second)
+    assert scope(f"{signing_in}::line:20,column:1") == scope(signing_in + second)
+    assert scope(f"{logging}::line:20,column:1") == logging  # its reader's run: a file
+    assert scope("tests/test_ui.py::test_a") == scope("tests/test_ui.py::test_b")

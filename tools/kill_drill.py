@@ -30,9 +30,10 @@ from labdocs.session import SESSION_FOLDER_PREFIX  # standard library only, as t
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Several examples, one slow (log_model); a page about signing in, so that the run starts
-# its authenticated server too (at the end of collection: it boots meanwhile); and the admin
-# page, whose deployment (PostgreSQL, MLflow, nginx: deployment_plugin) must go as well.
+# Several examples, one slow (log_model), and their member runs; a page about signing in;
+# and the admin page: the run boots the lab's deployment (PostgreSQL, MLflow, nginx:
+# deployment_plugin; with two workers, one each) at the end of collection, and it must go
+# as well.
 PAGES = [
     "docs/guides/mlflow/logging.rst",
     "docs/guides/mlflow/signing-in.md",
