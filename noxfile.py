@@ -301,9 +301,11 @@ def mmpose(session: nox.Session) -> None:
         "python", "-m", "tools.build_mmpose_wheels", silent=True, stderr=None
     ).splitlines()  # its stdout: a line per wheel, path and hash; its progress goes to stderr
     install_without_dependencies(session, "mmpose-no-deps.txt", *wheels)
+    # The servers run from their own environment, as in the doctest session: the lab's
+    # deployment of the member runs needs its PostgreSQL driver, which the client lacks.
+    env = {**server_under_test(session), "DOCS_REQUIRE_MMPOSE": "1"}  # missing mmpose fails
     session.run(
-        "pytest", *(session.posargs or MMPOSE_TESTS),
-        env={"DOCS_REQUIRE_MMPOSE": "1"},  # a missing mmpose fails the tests, not skips them
+        "pytest", *(session.posargs or MMPOSE_TESTS), env=env,
         interrupt_timeout=30, terminate_timeout=10,
     )  # fmt: skip
 
