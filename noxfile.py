@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -106,9 +107,45 @@ def server_under_test(session: nox.Session) -> dict[str, str]:
     ``newest``. Built once under .nox/ and reused (tools/mlflow_envs.py); the plugin
     (labdocs/server_versions.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
     """
-    wanted = os.environ.get("DOCS_MLFLOW_SERVER", "lab")
-    found = session.run("python", "-m", "tools.mlflow_envs", "server", wanted, silent=True)
+    found = session.run("python", "-m", *server_environment(), silent=True)
     return {"DOCS_MLFLOW_SERVER_BIN": found.strip().splitlines()[-1]}
+
+
+def server_environment() -> tuple[str, ...]:
+    """The tool that builds the throwaway server's environment (and prints its mlflow)."""
+    return ("tools.mlflow_envs", "server", os.environ.get("DOCS_MLFLOW_SERVER", "lab"))
+
+
+class BuiltBeside:
+    """Environments that tools build, each in a process of its own, while the session
+    installs its own: ``with BuiltBeside(session, tool, ...) as built:`` starts them, and
+    leaving the block waits for them; then ``built[tool]`` is the last line the tool
+    printed (the path of what it built). They run in the session's Python before anything
+    is installed into it: the tools need the standard library only. What they say of their
+    progress goes to the terminal as they say it."""
+
+    def __init__(self, session: nox.Session, *tools: tuple[str, ...]) -> None:
+        self.session = session
+        self.tools = tools
+        self.built: dict[tuple[str, ...], str] = {}
+
+    def __enter__(self) -> dict[tuple[str, ...], str]:
+        python = str(Path(self.session.virtualenv.location, "bin", "python"))
+        self.running = {
+            tool: subprocess.Popen([python, "-m", *tool], cwd=HERE, stdout=subprocess.PIPE, text=True)
+            for tool in self.tools
+        }  # fmt: skip
+        return self.built
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is not None:  # the session's own install failed: stop building the others
+            for process in self.running.values():
+                process.terminate()
+        for tool, process in self.running.items():
+            printed, _ = process.communicate()
+            if kind is None and process.returncode != 0:
+                self.session.error(f"python -m {' '.join(tool)} failed: its output is above")
+            self.built[tool] = printed.strip().rpartition("\n")[2]
 
 
 @nox.session(python=PYTHON)
@@ -163,17 +200,18 @@ DEPLOYMENT_DRILLS = ["tests/test_move.py", "tests/test_backup.py", "tests/test_u
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server (labdocs/)."""
-    install(session, "doctest.txt", *mlflow_under_test())
+    # The other environments the tests use are built while this one installs (a first
+    # run's wait; a later run finds each unchanged in a moment): the server's; the locked
+    # axe-core of tests/test_accessible_html.py; what pages tell members to install, alone
+    # (tests/test_member_client.py).
+    server = server_environment()
+    site_checkers = ("tools.site_checkers",)
+    members = [("tools.member_env", name) for name in ("signing-in", "quick-start")]
+    with BuiltBeside(session, server, site_checkers, *members) as built:
+        install(session, "doctest.txt", *mlflow_under_test())
+    env = {"DOCS_MLFLOW_SERVER_BIN": built[server], "DOCS_SITE_CHECKS": built[site_checkers]}
     # No browser for the UI checks: fail now, saying how to get one, not minutes in.
     session.run("python", "-m", "labdocs.browser", silent=True)
-    env = server_under_test(session)
-    # tests/test_accessible_html.py runs axe-core: the locked copy, installed by nox's Python.
-    sitechecks = session.run("python", "-m", "tools.site_checkers", silent=True)
-    env["DOCS_SITE_CHECKS"] = sitechecks.strip().splitlines()[-1]
-    # Pages also run from what they tell members to install, alone
-    # (tests/test_member_client.py): those environments, built once, now rather than
-    # silently in the middle of the tests.
-    session.run("python", "-m", "tools.member_env", "signing-in", "quick-start")
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
     session.run(
