@@ -56,6 +56,14 @@ IGNORED_MLFLOW_WARNINGS = [
 ]
 
 
+# Variables that libraries set for themselves, once per process, in whichever test first
+# imports or uses them: not that test's doing, so the environment check lets them appear.
+SET_BY_LIBRARIES = {
+    "PYTORCH_NVML_BASED_CUDA_CHECK": "lightning_fabric sets it on import (mlflow.pytorch imports it)",
+    "TORCHINDUCTOR_CACHE_DIR": "torch._inductor sets it when it first finds its cache folder",
+}
+
+
 @dataclass
 class Started:
     """What this session started and keeps: its folder, servers, browser, page examples."""
@@ -182,7 +190,11 @@ def _environment_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
     before = dict(os.environ)
     yield
     names = (before.keys() | os.environ.keys()) - {"PYTEST_CURRENT_TEST"}  # pytest's own
-    changed = sorted(n for n in names if before.get(n) != os.environ.get(n))
+    changed = sorted(
+        n
+        for n in names
+        if before.get(n) != os.environ.get(n) and not (n in SET_BY_LIBRARIES and n not in before)
+    )
     if changed:
         os.environ.clear()
         os.environ.update(before)

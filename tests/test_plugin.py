@@ -19,6 +19,7 @@ import pytest
 
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages import ROOT
+from labdocs.plugin import SET_BY_LIBRARIES
 
 # A nested session boots a throwaway server of its own (5 s idle, a minute on a loaded
 # machine) before its first example: more than an example's 45 s.
@@ -48,7 +49,8 @@ def run_pytest(folder: Path, pages: dict[str, str], *args: str, timeout: float =
     tmp = folder / "tmp"
     tmp.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
-    env.pop("PYTEST_CURRENT_TEST", None)
+    for name in ("PYTEST_CURRENT_TEST", *SET_BY_LIBRARIES):  # as in a new process
+        env.pop(name, None)
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
@@ -132,6 +134,11 @@ FAULTY_PAGES = {
 
         def test_comes_next():
             assert "MLFLOW_TRACKING_USERNAME" not in os.environ
+
+        def test_sets_what_libraries_set_for_themselves():
+            # As lightning_fabric does on import, and torch._inductor finding its cache.
+            os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.abspath("inductor-cache")
         """,
 }
 
@@ -249,6 +256,10 @@ def test_a_test_that_leaves_a_variable_behind_fails_and_the_next_does_not_see_it
     changed = "Failed: the test left environment variables changed: MLFLOW_TRACKING_USERNAME\n"
     assert changed in result.stdout
     assert re.search(r"^PASSED test_leaky.py::test_comes_next$", result.stdout, re.M)
+    # What libraries set for themselves is not the test's doing.
+    by_libraries = "test_leaky.py::test_sets_what_libraries_set_for_themselves"
+    assert re.search(rf"^PASSED {by_libraries}$", result.stdout, re.M), result.stdout[-3000:]
+    assert not re.search(rf"^ERROR {by_libraries}", result.stdout, re.M)  # at its teardown
 
 
 def test_one_summary_counts_every_worker_s_examples(faulty_run):
