@@ -6,7 +6,8 @@ Prints: time until the throwaway server is ready; wall time of a warm ``nox -s d
 of the plain pages and its floor (server ready + the pages' examples run as one plain
 script against a running server, no pytest, no checks); the whole suite serially and
 across the cores, and their ratio; one page alone; time per page; with --fresh-clone, a
-fresh clone's first run; cold and warm ``nox -s docs``, and after editing one page; peak
+fresh clone's first run; what a page added costs the suite across the cores (a copy of
+logging.rst in a scratch clone); cold and warm ``nox -s docs``, and after editing one page; peak
 memory of the doctest run. Run it on an idle machine: anything else skews the figures.
 """
 
@@ -36,9 +37,9 @@ PARALLEL = ["-n", "auto", "--dist", "loadfile"]  # the suite across the cores
 DOCTEST_BIN = ROOT / ".nox" / "doctest" / "bin"
 
 
-def timed(command: list[str], **kwargs) -> float:
+def timed(command: list[str], cwd: Path = ROOT, **kwargs) -> float:
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, **kwargs)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(command)[:200]}\n{(done.stdout + done.stderr)[-3000:]}")
     return time.monotonic() - started
@@ -134,9 +135,11 @@ def plain_pages() -> list[str]:
     return [str(p.relative_to(ROOT)) for p in pages.pages() if not pages.is_auth_page(p)]
 
 
-def doctest_runs(runs: int, junit: Path, *select: str, env: dict | None = None) -> list[float]:
+def doctest_runs(
+    runs: int, junit: Path, *select: str, env: dict | None = None, cwd: Path = ROOT
+) -> list[float]:
     command = [*NOX, "-s", "doctest", "--", "-q", f"--junitxml={junit}", *select]
-    return [timed(command, env={**os.environ, **(env or {})}) for _ in range(runs)]
+    return [timed(command, cwd=cwd, env={**os.environ, **(env or {})}) for _ in range(runs)]
 
 
 def per_page(junit: Path) -> dict[str, float]:
@@ -147,6 +150,37 @@ def per_page(junit: Path) -> dict[str, float]:
         key = where if where.startswith("docs") else name.split("::")[0] if "::" in name else where
         pages[key] = pages.get(key, 0.0) + float(case.get("time", 0))
     return pages
+
+
+# The page a contributor adds, in the bench: a copy of this one, with its experiment and
+# its example files renamed as a page of its own would have them (tests/test_site.py
+# wants each page in its own experiment).
+ADDED_LIKE = "docs/guides/mlflow/logging.rst"
+RENAMED = {
+    "mlflow-guide-logging": "mlflow-guide-logging-copy",
+    "examples/log_pytorch_model": "examples/copy_of_log_pytorch_model",
+}
+
+
+def with_a_page_added(runs: int, junit: Path) -> list[float]:
+    """The whole suite across the cores in a scratch clone of the committed tree with a
+    copy of ADDED_LIKE added (and the files it includes, renamed); the environments are
+    this tree's, warm, as a contributor's are."""
+    with tempfile.TemporaryDirectory(prefix="bench-added-page-") as tmp:
+        clone = Path(tmp, "clone")
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        (clone / ".nox").symlink_to(ROOT / ".nox")
+        shown = [p.relative_to(ROOT) for p in pages.included_files(ROOT / ADDED_LIKE)]
+        for original in [ADDED_LIKE, *map(str, shown)]:
+            copy = renamed(original).replace("logging.rst", "logging-copy.rst")
+            (clone / copy).write_text(renamed((ROOT / original).read_text()))
+        return doctest_runs(runs, junit, *PARALLEL, cwd=clone)
+
+
+def renamed(text: str) -> str:
+    for old, new in RENAMED.items():
+        text = text.replace(old, new)
+    return text
 
 
 def first_run_of_a_clone() -> float:
@@ -204,6 +238,13 @@ def main() -> None:
             "<= 85 s",
         )
         print(f"{'  = x serially':<44} {parallel / serial:7.2f}   target <= 0.60")
+        own = per_page(junit).get(ADDED_LIKE.replace("/", "."), 0.0)  # its reader's run
+        added = median("the same with a copy of logging.rst added", with_a_page_added(runs, junit))
+        workers = os.cpu_count() or 1  # -n auto
+        print(
+            f"{'  = the added page costs':<44} {added - parallel:7.1f} s   target <= "
+            f"{own / workers:.1f} s (its own {own:.1f} s / {workers} workers)"
+        )
         median(
             "warm `nox -s doctest -- <logging.rst>` alone",
             doctest_runs(runs, junit, "docs/guides/mlflow/logging.rst"),
