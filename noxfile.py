@@ -138,14 +138,16 @@ class BuiltBeside:
         return self.built
 
     def __exit__(self, kind, error, traceback) -> None:
-        if kind is not None:  # the session's own install failed: stop building the others
+        if kind is not None:  # the session's own install failed, or Ctrl-C: stop them all
             for process in self.running.values():
                 process.terminate()
-        for tool, process in self.running.items():
-            printed, _ = process.communicate()
-            if kind is None and process.returncode != 0:
+        printed = {tool: process.communicate()[0] for tool, process in self.running.items()}
+        if kind is not None:
+            return
+        for tool, process in self.running.items():  # each has ended: none is left running
+            if process.returncode != 0:
                 self.session.error(f"python -m {' '.join(tool)} failed: its output is above")
-            self.built[tool] = printed.strip().rpartition("\n")[2]
+            self.built[tool] = printed[tool].strip().rpartition("\n")[2]
 
 
 @nox.session(python=PYTHON)
