@@ -164,12 +164,19 @@ def check_accessible(session: nox.Session, site: str) -> None:
     and every shell block's copy button clicked.
 
     axe-core and html-validate come from npm, locked (requirements/site-checks), installed
-    once outside the repository.
+    once outside the repository. What the browser saw on a page is remembered in
+    build/checked/ until the page or a file it loads changes: a warm build is not audited
+    again, an edit audits the pages it changed.
     """
+    remember = f"build/checked/{Path(site).name}"
     session.run("python", "-m", "tools.check_html", site)
     session.run("python", "-m", "labdocs.browser", silent=True)  # no Chromium: say so now
-    session.run("python", "-m", "tools.check_accessibility", site)
-    session.run("python", "-m", "tools.check_copied_commands", site)
+    session.run(
+        "python", "-m", "tools.check_accessibility", site, "--remember", f"{remember}/axe.json"
+    )
+    session.run(
+        "python", "-m", "tools.check_copied_commands", site, "--remember", f"{remember}/copied.json"
+    )
 
 
 @nox.session(name="docs-live", python=PYTHON)

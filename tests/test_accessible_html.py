@@ -49,10 +49,10 @@ def locked_axe():
         )
 
 
-def audit(site: Path) -> list[dict]:
+def audit(site: Path, *options: str) -> list[dict]:
     """tools/check_accessibility.py's findings, from a process of its own: Playwright's sync
     API refuses to start beside the UI checks' browser in this one."""
-    command = [sys.executable, "-m", "tools.check_accessibility", str(site), "--json"]
+    command = [sys.executable, "-m", "tools.check_accessibility", str(site), "--json", *options]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -106,3 +106,33 @@ def test_tables_are_named_apart():
     html = accessible(WIDE_TABLE + WIDE_TABLE + WIDE_TABLE)
     assert html.count('aria-label="table"') == 1
     assert 'aria-label="table (2)"' in html and 'aria-label="table (3)"' in html
+
+
+LINKED = AS_SPHINX_WRITES.replace("</head>", '<link rel="stylesheet" href="look.css"></head>')
+
+
+def test_a_page_is_audited_again_when_it_or_a_file_it_loads_changes(tmp_path):
+    site, remember = tmp_path / "site", ["--remember", str(tmp_path / "checked.json")]
+    site.mkdir()
+    (site / "page.html").write_text(accessible(LINKED))
+    (site / "look.css").write_text("h1 { color: #111; }")
+    assert audit(site, *remember) == []
+    kept = json.loads((tmp_path / "checked.json").read_text())["pages"]
+    assert [Path(name).name for name in kept] == ["page.html"]
+    assert {Path(name).name for name in kept[str(site / "page.html")]["loaded"]} == {
+        "page.html",
+        "look.css",
+    }
+    # Unchanged, the page is not audited again: its result is the one kept, proved by
+    # planting a finding in the kept result.
+    planted = {"page": "page.html", "width": "-", "rule": "planted", "impact": "minor"}
+    kept[str(site / "page.html")]["seen"] = [{**planted, "help": "", "targets": []}]
+    checker = json.loads((tmp_path / "checked.json").read_text())["checker"]
+    (tmp_path / "checked.json").write_text(json.dumps({"checker": checker, "pages": kept}))
+    assert rules(audit(site, *remember)) == {"planted"}
+    # The page unchanged, a stylesheet it loads turned grey on white: audited again.
+    (site / "look.css").write_text("h1 { color: #fdfdfd; background: #fff; }")
+    assert rules(audit(site, *remember)) == {"color-contrast"}
+    (site / "look.css").write_text("h1 { color: #111; }")
+    (site / "page.html").write_text(LINKED)
+    assert rules(audit(site, *remember)) == {"aria-required-attr", "scrollable-region-focusable"}

@@ -1,10 +1,11 @@
 """Every shell block's copy button gives whole commands: clicked in Chromium, read back.
 
-    python -m tools.check_copied_commands build/html
+    python -m tools.check_copied_commands build/html [--remember FILE]
 
-Run by ``nox -s docs``. For each shell block of each built page, the copy button is clicked
-in a real browser, so that sphinx-copybutton's own code strips the prompts as conf.py tells
-it to, and what lands on the clipboard is checked:
+Run by ``nox -s docs``, remembering in build/checked/ (tools/remembered_checks.py). For
+each shell block of each built page, the copy button is clicked in a real browser, so that
+sphinx-copybutton's own code strips the prompts as conf.py tells it to, and what lands on
+the clipboard is checked:
 
 - no substitution was left unreplaced (``|mlflow_version|``, ``{{ mlflow_version }}``),
   and no command ends in ``=`` (a version that rendered outside the block);
@@ -18,12 +19,15 @@ Pages load from ``file://``; every other request is refused.
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from labdocs import browser
 from labdocs.browser import site_browser
+from tools.remembered_checks import Remembered, checker_identity, recording
 
 SHELL_BLOCKS = "div.highlight-bash, div.highlight-console, div.highlight-shell, div.highlight-sh"
 LEFT_OVER = re.compile(r"\|\w+\||\{\{[^}]*\}\}")
@@ -43,15 +47,32 @@ def broken_inline_code(site: Path) -> list[str]:
     return found
 
 
-def copied_commands(site: Path) -> list[tuple[str, int, str]]:
-    """(page, block number, what the copy button put on the clipboard) for each shell block."""
-    copied = []
-    with site_browser() as (browser, only_files):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+def copied_commands(site: Path, remembered: Remembered) -> list[tuple[str, int, str]]:
+    """(page, block number, what the copy button put on the clipboard) for each shell block;
+    a page unchanged since ``remembered`` saw it, with all it loads, is not clicked again."""
+    copied, unseen = [], []
+    for path in sorted(site.rglob("*.html")):
+        seen = remembered.seen(path)
+        if seen is None:
+            unseen.append(path)
+        else:
+            copied.extend((str(path.relative_to(site)), number, text) for number, text in seen)
+    if unseen:
+        copied.extend(clicked(site, unseen, remembered))
+    remembered.save()
+    return copied
+
+
+def clicked(site: Path, pages: list[Path], remembered: Remembered):
+    loaded: set[Path] = set()
+    with site_browser() as (chromium, only_files):
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
         context.grant_permissions(["clipboard-read", "clipboard-write"])
-        context.route("**/*", only_files)
+        context.route("**/*", recording(only_files, loaded))
         tab = context.new_page()
-        for path in sorted(site.rglob("*.html")):
+        for path in pages:
+            loaded.clear()
+            seen = []
             tab.goto(path.resolve().as_uri(), wait_until="load")
             blocks = tab.locator(SHELL_BLOCKS)
             for number in range(blocks.count()):
@@ -59,10 +80,10 @@ def copied_commands(site: Path) -> list[tuple[str, int, str]]:
                 block.scroll_into_view_if_needed()
                 block.hover()
                 block.locator("button.copybtn").click()
-                text = tab.evaluate("() => navigator.clipboard.readText()")
-                copied.append((str(path.relative_to(site)), number + 1, text))
+                seen.append((number + 1, tab.evaluate("() => navigator.clipboard.readText()")))
                 tab.evaluate("() => navigator.clipboard.writeText('')")
-    return copied
+            remembered.keep(path, loaded, seen)
+            yield from ((str(path.relative_to(site)), number, text) for number, text in seen)
 
 
 def problems_of(text: str) -> list[str]:
@@ -81,8 +102,16 @@ def problems_of(text: str) -> list[str]:
 
 
 def main() -> int:
-    site = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("build/html")
-    copied = copied_commands(site)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", type=Path, nargs="?", default=Path("build/html"))
+    parser.add_argument(
+        "--remember", type=Path, metavar="FILE", help="click again only pages that changed"
+    )
+    args = parser.parse_args()
+    site = args.site
+    identity = checker_identity(Path(__file__), Path(browser.__file__)) if args.remember else ""
+    remembered = Remembered(args.remember, identity)
+    copied = copied_commands(site, remembered)
     inline = broken_inline_code(site)
     for problem in inline:
         print(problem)
@@ -92,6 +121,8 @@ def main() -> int:
             failed += 1
             print(f"{page}, shell block {number}: {problem}\n    copied: {text!r}")
     print(f"copy buttons of {len(copied)} shell blocks clicked: {failed} problems")
+    if remembered.taken:
+        print(f"  ({remembered.taken} pages as clicked before: nothing they load has changed)")
     return 1 if failed or not copied else 0
 
 
