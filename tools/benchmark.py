@@ -256,7 +256,8 @@ def main() -> None:
             "<= 85 s",
         )
         print(f"{'  = x serially':<44} {parallel / serial:7.2f}   target <= 0.60")
-        own = per_page(junit).get(ADDED_LIKE.replace("/", "."), 0.0)  # its reader's run
+        scopes = per_page(junit)
+        own = scopes.get(ADDED_LIKE.replace("/", "."), 0.0)  # its reader's run
         added = median("the same with a copy of logging.rst added", with_a_page_added(runs, junit))
         workers = os.cpu_count() or 1  # -n auto
         print(
@@ -270,8 +271,8 @@ def main() -> None:
         )
         peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         print(f"{'peak memory of one process in the run':<44} {peak / 1024:7.0f} MiB")
-        print("\ntime per page / test module (last run):")
-        for page, seconds in sorted(per_page(junit).items(), key=lambda kv: -kv[1]):
+        print("\ntime per page / test module (the run across the cores, summed per scope):")
+        for page, seconds in sorted(scopes.items(), key=lambda kv: -kv[1]):
             print(f"  {page:<58} {seconds:6.1f} s")
     print()
     if fresh_clone:
@@ -290,10 +291,15 @@ def main() -> None:
     )
 
     page = ROOT / "docs" / "guides" / "mlflow" / "logging.rst"
+    text = page.read_bytes()
     incremental = []
-    for _ in range(runs):
-        os.utime(page)  # "edited": Sphinx rebuilds it and what depends on it
-        incremental.append(timed([*NOX, "-s", "docs"]))
+    try:
+        for run in range(runs):
+            # A sentence a reader sees: Sphinx writes the page anew, the browser checks it.
+            page.write_bytes(text + f"\nThe bench's edit {run}.\n".encode())
+            incremental.append(timed([*NOX, "-s", "docs"]))
+    finally:
+        page.write_bytes(text)
     median("`nox -s docs` after editing one page", incremental, "<= 10 s")
 
 
