@@ -8,8 +8,8 @@
 Run by ``nox -s docs`` after the build, remembering in build/checked/: an edit audits again
 only the pages it changed (tools/remembered_checks.py). Every violation fails, whatever axe
 calls its impact: a reader who cannot reach a code block by keyboard is not helped by
-"moderate". The pages load from ``file://`` with every other request refused, as the site must work
-offline. axe-core's version is the one requirements/site-checks/package-lock.json locks.
+"moderate". The pages load from ``file://`` with every other request refused, as the site
+must work offline. axe-core's version is the one requirements/site-checks/package-lock.json locks.
 """
 
 from __future__ import annotations
@@ -40,13 +40,8 @@ def audit(site: Path, remembered: Remembered | None = None) -> list[dict]:
     changed since (tools/remembered_checks.py)."""
     script = axe_script()
     remembered = remembered or Remembered(None, "")
-    found, unseen = [], []
-    for path in pages_of(site):
-        seen = remembered.seen(path)
-        if seen is None:
-            unseen.append(path)
-        else:
-            found.extend(seen)
+    kept, unseen = remembered.sort_out(pages_of(site))
+    found = [violation for _, seen in kept for violation in seen]
     if unseen:
         found.extend(axe_in_chromium(site, unseen, script, remembered))
     remembered.save()

@@ -50,13 +50,10 @@ def broken_inline_code(site: Path) -> list[str]:
 def copied_commands(site: Path, remembered: Remembered) -> list[tuple[str, int, str]]:
     """(page, block number, what the copy button put on the clipboard) for each shell block;
     a page unchanged since ``remembered`` saw it, with all it loads, is not clicked again."""
-    copied, unseen = [], []
-    for path in sorted(site.rglob("*.html")):
-        seen = remembered.seen(path)
-        if seen is None:
-            unseen.append(path)
-        else:
-            copied.extend((str(path.relative_to(site)), number, text) for number, text in seen)
+    kept, unseen = remembered.sort_out(sorted(site.rglob("*.html")))
+    copied = [
+        (str(path.relative_to(site)), number, text) for path, seen in kept for number, text in seen
+    ]
     if unseen:
         copied.extend(clicked(site, unseen, remembered))
     remembered.save()

@@ -45,15 +45,22 @@ class Remembered:
             if kept.get("checker") == checker:
                 self.pages = kept["pages"]
 
-    def seen(self, page: Path) -> object | None:
-        """What the browser saw on ``page`` last time, if nothing it loaded has changed."""
-        entry = self.pages.get(str(page.resolve()))
-        if entry is None:
-            return None
-        if any(digest_of(Path(name)) != known for name, known in entry["loaded"].items()):
-            return None
-        self.taken += 1
-        return entry["seen"]
+    def sort_out(self, pages: list[Path]) -> tuple[list[tuple[Path, object]], list[Path]]:
+        """(page, what the browser saw on it) for each page that nothing it loaded has
+        changed since; and the pages to check again. Pages gone from the site are forgotten."""
+        kept, unseen = [], []
+        now = {str(page.resolve()): page for page in pages}
+        self.pages = {name: entry for name, entry in self.pages.items() if name in now}
+        for name, page in now.items():
+            entry = self.pages.get(name)
+            if entry is None or any(
+                digest_of(Path(file)) != known for file, known in entry["loaded"].items()
+            ):
+                unseen.append(page)
+            else:
+                kept.append((page, entry["seen"]))
+        self.taken = len(kept)
+        return kept, unseen
 
     def keep(self, page: Path, loaded: set[Path], seen: object) -> None:
         files = {str(path) for path in loaded} | {str(page.resolve())}
@@ -81,13 +88,14 @@ def recording(route_on, loaded: set[Path]):
 
 
 def checker_identity(*sources: Path, extra: str = "") -> str:
-    """The checker as a digest: its modules' code, the browser's binary, anything ``extra``."""
+    """The checker as a digest: its modules' code and this one's, the browser's binary,
+    anything ``extra``."""
     from labdocs.browser import find_chromium
 
     chromium = Path(find_chromium()).resolve()
     stat = chromium.stat()
     return digest(
-        *(source.read_bytes() for source in sources),
+        *(source.read_bytes() for source in (Path(__file__), *sources)),
         f"{chromium} {stat.st_size} {stat.st_mtime_ns}".encode(),
         extra.encode(),
     )
