@@ -1,10 +1,9 @@
 """Fixtures of the lab's deployment (deployment.py: the files of examples/deploy/).
 
-``deployment``: one for the session (in a parallel session, one per worker), started as
-soon as collection shows that a selected test needs it (it boots while the others run),
-reached at the lab's https address
-(``LAB_HTTPS_TRACKING_URI``), stopped at the session's end (its folder gone); if it dies,
-the session stops, saying so.
+``deployment``: one per pytest run (across the cores, one per worker), started as soon as
+collection shows that a selected test needs it (it boots while the others run), reached at
+the lab's https address (``LAB_HTTPS_TRACKING_URI``), stopped when the run ends (its
+folder gone); if it dies, the run stops, saying so.
 
 ``fresh_deployment`` starts more, for the tests that move, back up, restore and restart:
 each one ready, reached through the lab's https address only inside its ``routed()``
