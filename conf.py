@@ -34,6 +34,8 @@ extensions = [
     "labdocs.compatibility_table",
     # Keyboard- and screen-reader-usable HTML where Sphinx writes otherwise (axe-checked).
     "labdocs.accessible_html",
+    # The reading paths on the landing page and the "Where next" that ends every page.
+    "labdocs.reading_paths",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_inventories", "_data"]

@@ -159,11 +159,10 @@ def check_pictures(site: Path) -> list[str]:
     return problems
 
 
-# -- one reading order: the landing page, the sidebar and the Next links agree ----------
+# -- one reading order: the sidebar and the Next links agree ---------------------------
 
 NEXT_LINK = re.compile(r'<a class="next-page" href="(?P<href>[^"]+)"')
 SIDEBAR = re.compile(r'<div class="sidebar-tree">(?P<tree>.*?)</div>', re.DOTALL)
-START_HERE = re.compile(r'id="start-here">(?P<section>.*?)</section>', re.DOTALL)
 HREF = re.compile(r'<a class="reference internal" href="(?P<href>[^"#]+)')
 
 
@@ -172,7 +171,7 @@ def _page(base: Path, href: str, site: Path) -> str:
 
 
 def reading_orders(site: Path) -> dict[str, list[str]]:
-    """The pages in the order each of the three ways leads through them."""
+    """The pages in the order the sidebar and the Next links lead through them."""
     index = site / "index.html"
     html = index.read_text()
     sidebar = [_page(index, h, site) for h in HREF.findall(SIDEBAR.search(html)["tree"])]
@@ -180,21 +179,56 @@ def reading_orders(site: Path) -> dict[str, list[str]]:
     while (found := NEXT_LINK.search(page.read_text())) and len(following) <= len(sidebar):
         page = site / _page(page, found["href"], site)
         following.append(str(page.relative_to(site)))
-    landing = [_page(index, h, site) for h in HREF.findall(START_HERE.search(html)["section"])]
-    return {"sidebar": ["index.html", *sidebar], "next links": following, "landing": landing}
+    return {"sidebar": ["index.html", *sidebar], "next links": following}
 
 
 def check_reading_order(site: Path) -> list[str]:
     orders = reading_orders(site)
-    problems = []
     if orders["next links"] != orders["sidebar"]:
-        problems.append(
-            f"the Next links lead {orders['next links']}, the sidebar {orders['sidebar']}"
-        )
-    landing = list(dict.fromkeys(orders["landing"]))  # first mention of each page
-    in_sidebar = [page for page in orders["sidebar"] if page in landing]
-    if landing != in_sidebar:
-        problems.append(f"the landing page's Start here names {landing}, the sidebar {in_sidebar}")
+        return [f"the Next links lead {orders['next links']}, the sidebar {orders['sidebar']}"]
+    return []
+
+
+# -- reading paths: every page reached from the landing page, every page says where next --
+
+ARTICLE = re.compile(r'<article\b[^>]*>(?P<body>.*?)</article>', re.DOTALL)
+WHERE_NEXT = re.compile(r'<section id="where-next">(?P<body>.*?)</section>', re.DOTALL)
+
+
+def _article_links(site: Path, page: Path, html: str) -> set[str]:
+    """The site's pages that a page's own text links to (not its sidebar or its toctrees)."""
+    article = ARTICLE.search(html)
+    body = re.sub(r'<div class="toctree-wrapper.*?</div>', "", article["body"] if article else "", flags=re.DOTALL)
+    return {
+        _page(page, href, site)
+        for href in HREF.findall(body)
+        if href.endswith(".html") and (page.parent / href).resolve().is_file()
+    }
+
+
+def check_reading_paths(site: Path) -> list[str]:
+    """A reader who follows links from the landing page reaches every page, and every page
+    ends with where to go next (labdocs/reading_paths.py writes both)."""
+    pages = {
+        str(path.relative_to(site))
+        for path in site.rglob("*.html")
+        if path.name not in ("search.html", "genindex.html") and "_static" not in path.parts
+    }
+    reached, queue = {"index.html"}, ["index.html"]
+    problems = []
+    while queue:
+        name = queue.pop()
+        html = (site / name).read_text()
+        if name != "index.html":
+            where_next = WHERE_NEXT.search(html)
+            if where_next is None or not HREF.search(where_next["body"]):
+                problems.append(f"{name}: does not end with where to go next")
+        for linked in _article_links(site, site / name, html) - reached:
+            reached.add(linked)
+            queue.append(linked)
+    problems += [
+        f"{name}: no link from the landing page's paths reaches it" for name in sorted(pages - reached)
+    ]
     return problems
 
 
@@ -210,7 +244,8 @@ def _source_of(built: Path) -> str:
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
     problems = check(site) + check_reader_pass(site) + check_pictures(site)
-    return report(problems + check_reading_order(site), f"built site {site}")
+    problems += check_reading_order(site) + check_reading_paths(site)
+    return report(problems, f"built site {site}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,162 @@
+"""The site's reading paths, one per kind of reader, and the "Where next" at the end of a page.
+
+A Sphinx extension (``conf.py`` lists it). The paths are written once, here: the landing
+page shows them (``reading-paths`` directive) and every page on them ends with a "Where next"
+section naming the next page of each path it is on. A page on no path is a build warning
+(a failure under ``-W``): a reader would only find it in the sidebar.
+``tools/check_built_site.py`` checks the built result: every page reached by links from the
+landing page, every page ending with where to go next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the tests use the paths without Sphinx
+    from sphinx.application import Sphinx
+
+
+@dataclass(frozen=True)
+class ReadingPath:
+    title: str
+    pages: tuple[str, ...]  # docnames, in reading order
+
+
+GUIDE = "guides/mlflow/"
+
+# Every member reads these first; each path below goes on from them.
+START = ReadingPath(
+    "Everyone: start here",
+    (f"{GUIDE}index", f"{GUIDE}getting-started", f"{GUIDE}quick-start", f"{GUIDE}viewing-results"),
+)
+PATHS = (
+    ReadingPath(
+        "On your laptop or in a notebook",
+        tuple(
+            GUIDE + page
+            for page in ("logging", "common-tasks", "notebooks", "signing-in", "troubleshooting")
+        ),
+    ),
+    ReadingPath(
+        "Training on the lab's GPU machines under Slurm",
+        tuple(
+            GUIDE + page
+            for page in (
+                "training-habits", "slurm", "several-processes", "server-away", "sweeps",
+                "lightning",
+            )
+        ),  # fmt: skip
+    ),
+    ReadingPath(
+        "Training with MMPose or MMEngine",
+        tuple(GUIDE + page for page in ("mmpose", "mmengine-resume", "slurm")),
+    ),
+    ReadingPath("Running the lab's server (admins)", ("admin/tracking-server", f"{GUIDE}compatibility")),
+    ReadingPath("Adding a guide to this site", ("contributing",)),
+)
+LANDING = "index"
+
+
+def on_a_path(docname: str) -> bool:
+    return any(docname in path.pages for path in (START, *PATHS))
+
+
+def where_next(docname: str) -> list[tuple[str, str]]:
+    """(why, docname) pairs: where a reader of ``docname`` goes next, one per path it is on."""
+    found: list[tuple[str, str]] = []
+    if docname in START.pages:
+        at = START.pages.index(docname)
+        if at + 1 < len(START.pages):
+            return [("Next", START.pages[at + 1])]
+        member_paths = [path for path in PATHS if path.pages[0].startswith(GUIDE)]
+        return [(path.title, path.pages[0]) for path in member_paths]
+    for path in PATHS:
+        if docname in path.pages:
+            at = path.pages.index(docname)
+            if at + 1 < len(path.pages):
+                found.append((path.title, path.pages[at + 1]))
+    return list(dict.fromkeys(found))
+
+
+# -- Sphinx ------------------------------------------------------------------------------
+
+
+def _link(docname: str, target: str, text: str | None = None):
+    """A link to a page, named by its title unless ``text`` names it."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    reference = addnodes.pending_xref(
+        "", refdomain="std", reftype="doc", reftarget="/" + target,
+        refexplicit=text is not None, refdoc=docname, refwarn=True,
+    )  # fmt: skip
+    reference += nodes.inline("", text or target)
+    return reference
+
+
+def _path_list(docname: str, path: ReadingPath):
+    from docutils import nodes
+
+    listing = nodes.enumerated_list()
+    for page in path.pages:
+        listing += nodes.list_item("", nodes.paragraph("", "", _link(docname, page)))
+    return listing
+
+
+def _add_where_next(app: Sphinx, doctree) -> None:
+    from docutils import nodes
+
+    docname = app.env.docname
+    if docname == LANDING:
+        return
+    if not on_a_path(docname):
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).warning(
+            "%s is on no reading path (labdocs/reading_paths.py): no link leads a reader to it",
+            docname, location=docname,
+        )  # fmt: skip
+        return
+    top = next(iter(doctree.findall(nodes.section)), None)
+    if top is None:
+        return
+    section = nodes.section(ids=["where-next"], names=["where next"])
+    section += nodes.title("", "Where next")
+    items = nodes.bullet_list()
+    for why, page in where_next(docname):
+        paragraph = nodes.paragraph("", f"{why}: ")
+        paragraph += _link(docname, page)
+        items += nodes.list_item("", paragraph)
+    back = nodes.paragraph("", "Another path: see ")
+    back += _link(docname, LANDING, "the landing page")
+    back += nodes.Text(".")
+    items += nodes.list_item("", back)
+    section += items
+    top += section
+
+
+def _paths_directive():
+    from docutils import nodes
+    from sphinx.util.docutils import SphinxDirective
+
+    class ReadingPaths(SphinxDirective):
+        """The landing page's paths: the start, then one list per kind of reader."""
+
+        def run(self):
+            docname = self.env.docname
+            result = []
+            for path in (START, *PATHS):
+                result.append(nodes.rubric("", path.title))
+                result.append(_path_list(docname, path))
+            return result
+
+    return ReadingPaths
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_directive("reading-paths", _paths_directive())
+    # After the table-of-contents collector (priority 500): the section ends the page but is
+    # no chapter of it, in the sidebar or the page's contents.
+    app.connect("doctree-read", _add_where_next, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

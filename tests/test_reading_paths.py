@@ -1,0 +1,57 @@
+"""The reading paths (labdocs/reading_paths.py) and the built-site check that every page is
+reached from the landing page and ends with where to go next (tools/check_built_site.py).
+
+The site written below is what Sphinx and furo write, cut to what the check reads: the
+landing page's article, each page's closing "Where next" section, a sidebar and a toctree
+(whose links a reader following the text does not count).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labdocs.pages import DOCS, pages
+from labdocs.reading_paths import LANDING, PATHS, START, on_a_path, where_next
+from tools.check_built_site import check_reading_paths
+
+
+def test_every_page_of_the_site_is_on_a_reading_path():
+    docnames = [str(page.relative_to(DOCS).with_suffix("")) for page in pages()]
+    assert [name for name in docnames if name != LANDING and not on_a_path(name)] == []
+
+
+def test_each_page_leads_on_along_every_path_it_is_on():
+    slurm = "guides/mlflow/slurm"  # on the GPU path and the MMPose path, last on the latter
+    assert where_next(slurm) == [(PATHS[1].title, "guides/mlflow/several-processes")]
+    # The end of the start opens every member's path.
+    assert [page for _, page in where_next(START.pages[-1])] == [
+        path.pages[0] for path in PATHS if path.pages[0].startswith("guides/")
+    ]
+
+
+def page(title: str, article: str, where_next: str | None = None) -> str:
+    closing = f'<section id="where-next"><h2>Where next</h2>{where_next}</section>'
+    return (
+        f'<html><body><div class="sidebar-tree"><a class="reference internal" href="c.html">C'
+        f"</a></div><article role=\"main\"><section><h1>{title}</h1>{article}"
+        f"{closing if where_next is not None else ''}</section></article></body></html>"
+    )
+
+
+def link(href: str) -> str:
+    return f'<a class="reference internal" href="{href}">{href}</a>'
+
+
+def test_the_check_finds_a_page_no_path_reaches_and_a_page_that_ends_nowhere(tmp_path: Path):
+    (tmp_path / "index.html").write_text(
+        page("Landing", link("a.html") + '<div class="toctree-wrapper">' + link("c.html") + "</div>")
+    )
+    (tmp_path / "a.html").write_text(page("A", "", where_next=link("b.html")))
+    (tmp_path / "b.html").write_text(page("B", link("a.html")))  # no "Where next"
+    (tmp_path / "c.html").write_text(page("C", "", where_next=link("index.html")))
+    assert check_reading_paths(tmp_path) == [
+        "b.html: does not end with where to go next",
+        "c.html: no link from the landing page's paths reaches it",
+    ]
+    (tmp_path / "b.html").write_text(page("B", "", where_next=link("c.html")))
+    assert check_reading_paths(tmp_path) == []
