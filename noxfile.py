@@ -157,6 +157,7 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
     check_accessible(session, "build/html")
+    session.run("python", "-m", "tools.count_words", "build/html")  # how much a member reads
 
 
 def check_accessible(session: nox.Session, site: str) -> None:

@@ -10,6 +10,7 @@ landing page, every page ending with where to go next.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ class ReadingPath:
 
 
 GUIDE = "guides/mlflow/"
+ADMINS = "Running the lab's server (admins)"
 
 # Every member reads these first; each path below goes on from them.
 START = ReadingPath(
@@ -52,31 +54,51 @@ PATHS = (
         "Training with MMPose or MMEngine",
         tuple(GUIDE + page for page in ("mmpose", "mmengine-resume", "slurm")),
     ),
-    ReadingPath("Running the lab's server (admins)", ("admin/tracking-server", f"{GUIDE}compatibility")),
+    ReadingPath(ADMINS, ("admin/tracking-server", f"{GUIDE}compatibility")),
     ReadingPath("Adding a guide to this site", ("contributing",)),
 )
 LANDING = "index"
+# Pages added later are on a path by themselves: a guide's index page (docs/guides/<name>/)
+# on "Other guides", an admin page on the admins' path. A guide's further pages go on a
+# path above.
+OTHER_GUIDES = "Other guides"
+A_GUIDE = re.compile(r"guides/[^/]+/index")
+AN_ADMIN_PAGE = re.compile(r"admin/.+")
 
 
-def on_a_path(docname: str) -> bool:
-    return any(docname in path.pages for path in (START, *PATHS))
-
-
-def where_next(docname: str) -> list[tuple[str, str]]:
-    """(why, docname) pairs: where a reader of ``docname`` goes next, one per path it is on."""
-    found: list[tuple[str, str]] = []
-    if docname in START.pages:
-        at = START.pages.index(docname)
-        if at + 1 < len(START.pages):
-            return [("Next", START.pages[at + 1])]
-        member_paths = [path for path in PATHS if path.pages[0].startswith(GUIDE)]
-        return [(path.title, path.pages[0]) for path in member_paths]
+def reading_paths(docnames) -> tuple[ReadingPath, ...]:
+    """Every path, the start first, with the pages of the site (``docnames``) that are on a
+    path by themselves."""
+    listed = {page for path in (START, *PATHS) for page in path.pages}
+    unlisted = sorted(set(docnames) - listed)
+    paths = [START]
     for path in PATHS:
-        if docname in path.pages:
-            at = path.pages.index(docname)
-            if at + 1 < len(path.pages):
-                found.append((path.title, path.pages[at + 1]))
-    return list(dict.fromkeys(found))
+        if path.title == ADMINS:
+            path = ReadingPath(
+                ADMINS, path.pages + tuple(d for d in unlisted if AN_ADMIN_PAGE.fullmatch(d))
+            )
+        paths.append(path)
+    guides = tuple(d for d in unlisted if A_GUIDE.fullmatch(d))
+    return (*paths, *([ReadingPath(OTHER_GUIDES, guides)] if guides else []))
+
+
+def on_a_path(docname: str, docnames) -> bool:
+    return any(docname in path.pages for path in reading_paths(docnames))
+
+
+def where_next(docname: str, docnames) -> list[tuple[str, str]]:
+    """(why, docname) pairs: where a reader of ``docname`` goes next, one per path it is on."""
+    start, *paths = reading_paths(docnames)
+    if docname in start.pages:
+        at = start.pages.index(docname)
+        if at + 1 < len(start.pages):
+            return [("Next", start.pages[at + 1])]
+        return [(path.title, path.pages[0]) for path in paths if path.pages[0].startswith(GUIDE)]
+    found = []
+    for path in paths:
+        if docname in path.pages[:-1]:
+            found.append((path.title, path.pages[path.pages.index(docname) + 1]))
+    return found
 
 
 # -- Sphinx ------------------------------------------------------------------------------
@@ -110,7 +132,7 @@ def _add_where_next(app: Sphinx, doctree) -> None:
     docname = app.env.docname
     if docname == LANDING:
         return
-    if not on_a_path(docname):
+    if not on_a_path(docname, app.env.found_docs):
         from sphinx.util import logging
 
         logging.getLogger(__name__).warning(
@@ -124,7 +146,7 @@ def _add_where_next(app: Sphinx, doctree) -> None:
     section = nodes.section(ids=["where-next"], names=["where next"])
     section += nodes.title("", "Where next")
     items = nodes.bullet_list()
-    for why, page in where_next(docname):
+    for why, page in where_next(docname, app.env.found_docs):
         paragraph = nodes.paragraph("", f"{why}: ")
         paragraph += _link(docname, page)
         items += nodes.list_item("", paragraph)
@@ -146,7 +168,7 @@ def _paths_directive():
         def run(self):
             docname = self.env.docname
             result = []
-            for path in (START, *PATHS):
+            for path in reading_paths(self.env.found_docs):
                 result.append(nodes.rubric("", path.title))
                 result.append(_path_list(docname, path))
             return result

@@ -11,22 +11,41 @@ from __future__ import annotations
 from pathlib import Path
 
 from labdocs.pages import DOCS, pages
-from labdocs.reading_paths import LANDING, PATHS, START, on_a_path, where_next
+from labdocs.reading_paths import (
+    ADMINS,
+    LANDING,
+    OTHER_GUIDES,
+    PATHS,
+    START,
+    on_a_path,
+    reading_paths,
+    where_next,
+)
 from tools.check_built_site import check_reading_paths
 
 
+DOCNAMES = [str(page.relative_to(DOCS).with_suffix("")) for page in pages()]
+
+
 def test_every_page_of_the_site_is_on_a_reading_path():
-    docnames = [str(page.relative_to(DOCS).with_suffix("")) for page in pages()]
-    assert [name for name in docnames if name != LANDING and not on_a_path(name)] == []
+    assert [name for name in DOCNAMES if name != LANDING and not on_a_path(name, DOCNAMES)] == []
 
 
 def test_each_page_leads_on_along_every_path_it_is_on():
     slurm = "guides/mlflow/slurm"  # on the GPU path and the MMPose path, last on the latter
-    assert where_next(slurm) == [(PATHS[1].title, "guides/mlflow/several-processes")]
+    assert where_next(slurm, DOCNAMES) == [(PATHS[1].title, "guides/mlflow/several-processes")]
     # The end of the start opens every member's path.
-    assert [page for _, page in where_next(START.pages[-1])] == [
+    assert [page for _, page in where_next(START.pages[-1], DOCNAMES)] == [
         path.pages[0] for path in PATHS if path.pages[0].startswith("guides/")
     ]
+
+
+def test_a_new_guide_or_admin_page_is_on_a_path_by_itself_a_guides_second_page_is_not():
+    added = [*DOCNAMES, "guides/gpus/index", "guides/gpus/second", "admin/backups"]
+    paths = {path.title: path.pages for path in reading_paths(added)}
+    assert paths[OTHER_GUIDES] == ("guides/gpus/index",)
+    assert paths[ADMINS][-1] == "admin/backups"
+    assert not on_a_path("guides/gpus/second", added)
 
 
 def page(title: str, article: str, where_next: str | None = None) -> str:
