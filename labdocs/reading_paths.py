@@ -37,7 +37,10 @@ PATHS = (
         "On your laptop or in a notebook",
         tuple(
             GUIDE + page
-            for page in ("logging", "common-tasks", "notebooks", "signing-in", "troubleshooting")
+            for page in (
+                "logging", "common-tasks", "finding-runs", "notebooks", "signing-in",
+                "troubleshooting",
+            )
         ),
     ),
     ReadingPath(
@@ -176,8 +179,29 @@ def _paths_directive():
     return ReadingPaths
 
 
+def _all_pages_when_pages_come_or_go(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """A page added or removed changes the paths around it, and the landing page's list:
+    every page is read again (a warm build would keep their old "Where next")."""
+    return sorted(env.found_docs - set(added)) if added or removed else []
+
+
+def _pages_whose_neighbours_moved(app: Sphinx, env) -> list[str]:
+    """Pages whose place in the toctrees changed are written again: Sphinx writes only the
+    pages it read, and a page kept from the last build would keep its old Next link."""
+    relations = env.collect_relations()
+    before = getattr(env, "labdocs_relations", None)
+    env.labdocs_relations = relations
+    if before is None:
+        return []
+    return [page for page, around in relations.items() if before.get(page) != around]
+
+
 def setup(app: Sphinx) -> dict:
     app.add_directive("reading-paths", _paths_directive())
+    # The paths themselves: when they change, Sphinx reads every page again.
+    app.add_config_value("labdocs_reading_paths", repr((START, PATHS)), "env")
+    app.connect("env-get-outdated", _all_pages_when_pages_come_or_go)
+    app.connect("env-get-updated", _pages_whose_neighbours_moved)
     # After the table-of-contents collector (priority 500): the section ends the page but is
     # no chapter of it, in the sidebar or the page's contents.
     app.connect("doctree-read", _add_where_next, priority=600)
