@@ -16,7 +16,7 @@ It calls MLflow's own check (a username and a password), and adds three things M
   files anyone allowed to read the experiment could then download) is refused.
 
 Each server process counts on its own: with two workers, an attacker gets up to twice LIMIT
-checked guesses per WINDOW.
+checked guesses per WINDOW, and, once, those sent at the same moment as the first.
 """
 
 import collections
@@ -32,7 +32,8 @@ LIMIT = 10  # wrong passwords for one username from one address ...
 WINDOW = 300.0  # ... within these seconds; then refused, unchecked, until they are older
 _MOST_KEYS = 100_000  # (address, username) pairs remembered; older ones are forgotten first
 
-_failures: dict[tuple[str, str], collections.deque] = {}
+_failures: dict[tuple[str, str], collections.deque] = {}  # when passwords failed
+_pending: dict[tuple[str, str], int] = {}  # attempts being checked now
 _lock = threading.Lock()
 _made_up_hash: list[str] = []
 
@@ -43,7 +44,7 @@ def authenticate():
     if credentials is None or not credentials.username:
         return auth.authenticate_request_basic_auth()  # asks for a username and password
     key = (_client_address(), credentials.username)
-    wait = _seconds_refused(key)
+    wait = _begin_attempt(key)
     if wait:
         return _refusal(
             403,
@@ -51,14 +52,15 @@ def authenticate():
             f"Too many wrong passwords for {credentials.username} from this address: "
             f"refused without checking for {wait} more seconds.",
         )
-    answer = auth.authenticate_request_basic_auth()
-    if isinstance(answer, Response):  # a wrong password, or an unknown username
-        _count_failure(key)
-        _hash_as_for_a_known_user(credentials.username, credentials.password or "")
-        return answer
-    with _lock:
-        _failures.pop(key, None)  # signed in: earlier typos are forgiven
-    return _artifact_location_refused() or answer
+    failed = True
+    try:
+        answer = auth.authenticate_request_basic_auth()
+        failed = isinstance(answer, Response)  # a wrong password, or an unknown username
+        if failed:
+            _hash_as_for_a_known_user(credentials.username, credentials.password or "")
+    finally:
+        _end_attempt(key, failed)
+    return answer if failed else (_artifact_location_refused() or answer)
 
 
 def _client_address() -> str:
@@ -68,21 +70,30 @@ def _client_address() -> str:
     return forwarded.rsplit(",", 1)[-1].strip() or (request.remote_addr or "")
 
 
-def _seconds_refused(key: tuple[str, str]) -> int:
+def _begin_attempt(key: tuple[str, str]) -> int:
+    """0 if this attempt's password may be checked, else the seconds it stays refused. Once a
+    password has failed, the attempts being checked count as failures too: guesses sent all
+    at once must not slip past the limit together."""
     now = time.monotonic()
     with _lock:
-        failures = _failures.get(key)
-        if failures is None:
-            return 0
+        failures = _failures.get(key, ())
         while failures and failures[0] <= now - WINDOW:
             failures.popleft()
-        if len(failures) < LIMIT:
-            return 0
-        return int(failures[-LIMIT] + WINDOW - now) + 1
+        pending = _pending.get(key, 0)
+        if len(failures) >= LIMIT or (failures and len(failures) + pending >= LIMIT):
+            return int(failures[0] + WINDOW - now) + 1
+        _pending[key] = pending + 1
+        return 0
 
 
-def _count_failure(key: tuple[str, str]) -> None:
+def _end_attempt(key: tuple[str, str], failed: bool) -> None:
     with _lock:
+        _pending[key] -= 1
+        if not _pending[key]:
+            del _pending[key]
+        if not failed:
+            _failures.pop(key, None)  # signed in: earlier wrong passwords are forgiven
+            return
         if key not in _failures and len(_failures) >= _MOST_KEYS:
             del _failures[next(iter(_failures))]  # the oldest pair
         _failures.setdefault(key, collections.deque(maxlen=LIMIT)).append(time.monotonic())
