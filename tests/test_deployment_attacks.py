@@ -260,10 +260,12 @@ def _upload_limit() -> int:
     return int(size) * 1024 ** "kmg".index(unit) * 1024
 
 
-def _put(deployment: Deployment, path: str, size: int, send: int) -> tuple[int, str]:
+def _put(
+    deployment: Deployment, path: str, size: int, send: int, timeout: float = 300
+) -> tuple[int, str]:
     """A PUT of ``size`` bytes (as its Content-Length says), of which ``send`` are sent."""
     context = ssl.create_default_context(cafile=str(deployment.ca))
-    connection = http.client.HTTPSConnection(LAB_HTTPS_HOST, 443, context=context, timeout=300)
+    connection = http.client.HTTPSConnection(LAB_HTTPS_HOST, 443, context=context, timeout=timeout)
     try:
         connection.putrequest("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{path}")
         connection.putheader("Authorization", _basic(deployment.member))
@@ -292,7 +294,7 @@ def test_an_upload_over_the_limit_is_refused_and_one_under_passes(
         run = client.create_run(experiment_id)
     folder = f"{experiment_id}/{run.info.run_id}/artifacts"
     started = time.monotonic()
-    over = _put(deployment, f"{folder}/over.bin", limit + 1, send=0)
+    over = _put(deployment, f"{folder}/over.bin", limit + 1, send=0, timeout=30)  # at once
     print(f"limit {limit} bytes; one byte more: {over[0]} after {time.monotonic() - started:.1f} s")
     assert over[0] == 413 and "413 Request Entity Too Large" in over[1]
     started = time.monotonic()
