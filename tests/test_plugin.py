@@ -126,6 +126,23 @@ FAULTY_PAGES = {
 
            leftover = tempfile.mkdtemp()  # as MLflow's model folders were
         """,
+    "stops.rst": """
+        A failure, then examples that build on it, one of which would wait out its bound:
+
+        .. code-block:: python
+
+           raise RuntimeError("the page's first failure")
+
+        .. code-block:: python
+
+           import time
+
+           time.sleep(600)
+
+        .. code-block:: python
+
+           assert False, "never run"
+        """,
     "test_leaky.py": """
         import os
 
@@ -196,6 +213,20 @@ def test_a_hung_example_fails_after_its_bound(faulty_run):
     assert "Timeout (>5.0s)" in result.stdout
 
 
+def test_after_a_page_s_failure_its_later_examples_are_not_run(faulty_run):
+    """The first failure answers alone: the examples after it, which build on it, are
+    reported as not run, naming its line, and none waits out its bound (the sleep)."""
+    result, _, _ = faulty_run
+    assert outcome(result, "stops.rst:4") == "FAILED"
+    assert "RuntimeError: the page's first failure" in result.stdout
+    for line in (8, 14):
+        skipped = rf"^SKIPPED \[1\] \S*stops\.rst:{line}: not run: after the failure at line 4$"
+        assert re.search(skipped, result.stdout, re.M), result.stdout[-3000:]
+    assert "stops.rst:8" not in re.sub(r"^SKIPPED .*$", "", result.stdout, flags=re.M)
+    # The other pages of the run, in the same worker or not, run as usual.
+    assert outcome(result, "doctest.rst:4") == "PASSED"
+
+
 def test_other_loopback_servers_are_refused(faulty_run):
     result, _, _ = faulty_run
     assert outcome(result, "elsewhere.rst:4") == "FAILED"
@@ -264,5 +295,5 @@ def test_a_test_that_leaves_a_variable_behind_fails_and_the_next_does_not_see_it
 
 def test_one_summary_counts_every_worker_s_examples(faulty_run):
     result, _, _ = faulty_run
-    assert len(re.findall(r"^-+ \d+ examples on 7 pages -+$", result.stdout, re.M)) == 1
+    assert len(re.findall(r"^-+ \d+ examples on 8 pages -+$", result.stdout, re.M)) == 1
     assert "[gw1]" in result.stdout  # two workers ran them
