@@ -30,10 +30,23 @@ from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pictures import lighten
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
-TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
+# The UI loads lazily: a name the page gives may appear only once the server answered. It
+# is absent once the UI has settled: no request of the tab in flight and nothing added to
+# or changed in the page for SETTLED_S. Then the wait ends, however busy the machine.
+SETTLED_S = 2.0
+# A hang: the tab never settles (a request that never ends, a page that redraws forever).
+HANG_S = 120.0
+# Playwright's own waits (a click waiting for its element to take input, a navigation):
+# each a hang when it outlasts this.
+TIMEOUT_S = HANG_S
+# In each page the tab opens, the time of the last change to what it shows.
+WATCH_CHANGES = """
+window.__lastChange = performance.now();
+new MutationObserver(() => { window.__lastChange = performance.now(); })
+    .observe(document, {subtree: true, childList: true, characterData: true});
+"""
 # Roles of things a reader clicks, in the order they are looked for.
 CLICKABLE_ROLES = ["tab", "link", "button", "radio", "menuitem", "checkbox", "option", "switch"]
-TOOLTIP_AFTER_S = 1.5  # how long a name is looked for before icons' tooltips are tried
 PICTURE_MARGIN = 16  # pixels below the last thing a picture frames
 
 
@@ -62,9 +75,40 @@ class UI:
         if self._tab is None:
             self._context = self.browser.new_context()
             self._context.set_default_timeout(TIMEOUT_S * 1000)
-            self._tab = self._context.new_page()
+            self._context.add_init_script(WATCH_CHANGES)
+            tab = self._context.new_page()
+            self._in_flight: set = set()
+            tab.on("request", self._in_flight.add)
+            tab.on("requestfinished", self._in_flight.discard)
+            tab.on("requestfailed", self._in_flight.discard)
+            self._tab = tab
             self._tab.goto(self.home)
         return self._tab
+
+    def settled(self) -> bool:
+        """Nothing in flight and nothing changed on the tab for SETTLED_S: the UI shows
+        what it will show."""
+        if self._in_flight:
+            return False
+        since = self.tab.evaluate("performance.now() - (window.__lastChange || 0)")
+        return since >= SETTLED_S * 1000
+
+    def _wait_for(self, lookup, absent: str):
+        """``lookup()``'s first answer that is not None, looked for until the UI has
+        settled without it (then UIError: ``absent``, with where the tab is) or HANG_S."""
+        started = time.monotonic()
+        while True:
+            found = lookup()
+            if found is not None:
+                return found
+            if self.settled():
+                found = lookup()  # what settled may be what was looked for
+                if found is not None:
+                    return found
+                raise UIError(f"{absent} (on {self.tab.url}, settled: nothing loading or changing)")
+            if time.monotonic() - started > HANG_S:
+                raise UIError(f"{absent} (on {self.tab.url}, still loading after {HANG_S:.0f} s)")
+            self.tab.wait_for_timeout(200)
 
     def open(self, url: str) -> None:
         """Open a URL as a reader pastes it (the lab's; the browser reaches the test server)."""
@@ -115,25 +159,23 @@ class UI:
         return None
 
     def find(self, name: str, where: str = ""):
-        """The visible element named exactly ``name``, waiting for the UI to load it."""
-        deadline = time.monotonic() + TIMEOUT_S
-        tried_tooltips = False
-        while True:
+        """The visible element named exactly ``name``, waiting for the UI to load it: by
+        its name, else (the UI settled without it) by an icon's tooltip, once."""
+        tooltips_tried = False
+
+        def lookup():
+            nonlocal tooltips_tried
             found = self._visible(name)
-            if found is not None:
-                return found
-            # Not by its name: once the page had a moment to load, try the icons' tooltips.
-            if not tried_tooltips and time.monotonic() > deadline - TIMEOUT_S + TOOLTIP_AFTER_S:
-                tried_tooltips = True
+            if found is None and not tooltips_tried and self.settled():
+                tooltips_tried = True  # hovering is slow (each icon without one, 1.5 s): once
                 found = self._by_tooltip(name)
-                if found is not None:
-                    return found
-            if time.monotonic() > deadline:
-                raise UIError(
-                    f"{where}the MLflow UI shows nothing named {name!r} (waited {TIMEOUT_S:.0f} s"
-                    f" on {self.tab.url}). Names it shows there: {self.visible_names()}"
-                )
-            self.tab.wait_for_timeout(200)
+            return found
+
+        absent = f"{where}the MLflow UI shows nothing named {name!r}"
+        try:
+            return self._wait_for(lookup, absent)
+        except UIError as error:
+            raise UIError(f"{error}. Names it shows there: {self.visible_names()}") from None
 
     def visible_names(self) -> list[str]:
         names = []
@@ -165,10 +207,10 @@ class UI:
         """Each text is visible, exactly (a run's name, a parameter's value, a file)."""
         for text in texts:
             shown = self.tab.get_by_text(text, exact=True).filter(visible=True)
-            try:
-                shown.first.wait_for(timeout=TIMEOUT_S * 1000)
-            except Exception as error:
-                raise UIError(f"the MLflow UI does not show {text!r} on {self.tab.url}") from error
+            self._wait_for(
+                lambda shown=shown: shown.first if shown.count() else None,
+                f"the MLflow UI does not show {text!r}",
+            )
 
     def chart(self, metric: str, *, runs: list[str], steps: list[int]) -> None:
         """A metric chart: a curve per run (its legend says "run (metric)"), over ``steps``."""
