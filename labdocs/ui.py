@@ -90,7 +90,10 @@ class UI:
         what it will show."""
         if self._in_flight:
             return False
-        since = self.tab.evaluate("performance.now() - (window.__lastChange || 0)")
+        try:
+            since = self.tab.evaluate("performance.now() - (window.__lastChange || 0)")
+        except Exception:  # the tab is between two documents: a navigation under way
+            return False
         return since >= SETTLED_S * 1000
 
     def _wait_for(self, lookup, absent: str):

@@ -93,10 +93,8 @@ def test_ci_workflow_runs_the_ci_script_as_the_lab_s_ci_does():
 def test_setup_is_the_sessions_own(path):
     """No workflow, and not .ci/run, installs Debian packages or browsers itself: each
     session does (tools/system_packages.py), wherever it runs."""
-    if path == CI_SCRIPT:
-        steps = [path.read_text()]
-    else:
-        steps = run_steps(yaml.safe_load(path.read_text()))
+    text = path.read_text()
+    steps = [text] if path == CI_SCRIPT else run_steps(yaml.safe_load(text))
     own = [line for step in steps for line in step.splitlines() if OWN_SETUP.search(line)]
     assert own == [], f"{path.name} sets up packages itself"
 

@@ -208,10 +208,9 @@ def test_without_the_auth_extra_the_page_s_error():
         "from mlflow.server import get_app_client\n"
         f"get_app_client('basic-auth', tracking_uri={LAB_HTTPS_TRACKING_URI!r})\n"
     )
-    done = subprocess.run(
-        [str(member_python("signing-in")), "-c", code],
+    done = run_while_progressing(
+        [str(member_python("signing-in")), "-c", code], idle_s=MEMBER_IDLE_S,
         env={"PATH": os.environ["PATH"], **NO_TELEMETRY},
-        capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
     error = done.stderr.strip().splitlines()[-1]

@@ -46,7 +46,10 @@ def test_a_stuck_process_fails_once_idle_and_leaves_nothing():
 
 def test_input_reaches_the_process():
     code = "print(input()[::-1])"
-    assert run_while_progressing([sys.executable, "-c", code], idle_s=5, input="abc\n").stdout == "cba\n"
+    assert (
+        run_while_progressing([sys.executable, "-c", code], idle_s=5, input="abc\n").stdout
+        == "cba\n"
+    )
 
 
 def _command(pid: int) -> str:

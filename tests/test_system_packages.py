@@ -34,7 +34,11 @@ def test_which_packages_each_session_needs():
         "tcpdump", "curl",
     ]  # fmt: skip
     assert run("--list", "load").stdout.split() == [
-        "nginx", "postgresql", "openssl", "tcpdump", "curl"
+        "nginx",
+        "postgresql",
+        "openssl",
+        "tcpdump",
+        "curl",
     ]
     assert "pngquant" in run("--list", "screenshots").stdout.split()
 
@@ -82,6 +86,7 @@ def test_npm_is_asked_for_only_where_node_js_does_not_bring_its_own():
         assert system_packages.packages([system_packages.NODE, system_packages.NPM]) == ["nodejs"]
     else:
         assert system_packages.packages([system_packages.NODE, system_packages.NPM]) == [
-            "nodejs", "npm"
+            "nodejs",
+            "npm",
         ]
     assert system_packages.packages([system_packages.NPM]) == ["npm"]

@@ -62,7 +62,9 @@ def _a_chromium() -> bool:
 CHROMIUM = Need("Chromium, for the UI checks and the built site's", "chromium", finder=_a_chromium)
 NODE = Need("Node.js, for the built site's checkers (axe-core, html-validate)", "nodejs", ("node",))
 NPM = Need("npm, which installs those checkers", "npm", ("npm",))
-SLURM = Need("a Slurm, for the training pages' jobs", "slurm-wlm", ("slurmctld", "slurmd", "sbatch"))
+SLURM = Need(
+    "a Slurm, for the training pages' jobs", "slurm-wlm", ("slurmctld", "slurmd", "sbatch")
+)
 MUNGE = Need("munge, Slurm's authentication", "munge", ("munged",))
 NGINX = Need("nginx, the lab deployment's TLS front", "nginx", ("nginx",))
 # Debian's PostgreSQL of its release (15 on Debian 12): the deployment finds its version.
@@ -138,9 +140,10 @@ def may_install() -> str | None:
         return "no apt-get here"
     if os.geteuid() == 0:
         return None
-    if shutil.which("sudo") and subprocess.run(
-        ["sudo", "-n", "true"], capture_output=True, check=False
-    ).returncode == 0:
+    if (
+        shutil.which("sudo")
+        and subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False).returncode == 0
+    ):
         return None
     return "not root, and no sudo without a password"
 
@@ -177,7 +180,10 @@ def ensure(sessions: list[str]) -> int:
         install(["npm"])
     still = missing(lacking)
     if still:
-        print(f"system_packages: still missing after apt-get: {[n.what for n in still]}", file=sys.stderr)
+        print(
+            f"system_packages: still missing after apt-get: {[n.what for n in still]}",
+            file=sys.stderr,
+        )
         return 1
     if NGINX in lacking or POSTGRESQL in lacking:
         print(
