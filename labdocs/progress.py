@@ -73,23 +73,20 @@ def run_while_progressing(
                 used, progressed = now_used, time.monotonic()
             progressed = max(progressed, last_output[0])
             if time.monotonic() - progressed > idle_s:
-                end_group(process.pid, grace=2.0)
-                process.wait()
-                for reader in readers:
-                    reader.join(timeout=5)
                 raise Hung(
                     f"{argv[0]} hung: no CPU time used and nothing written for {idle_s:.0f} s "
                     f"(after {used:.1f} CPU seconds). Its output:\n"
                     f"{''.join(written['stdout'])[-2000:]}{''.join(written['stderr'])[-3000:]}"
                 )
             time.sleep(0.5)
-    except BaseException:  # Ctrl-C, or the test's own timeout: nothing is left running
+    finally:  # done, hung, Ctrl-C or the test's own timeout: nothing is left running
         if process.poll() is None:
             end_group(process.pid, grace=2.0)
             process.wait()
-        raise
-    for reader in readers:
-        reader.join()
+        for reader in readers:
+            reader.join(timeout=5)
+        process.stdout.close()
+        process.stderr.close()
     return subprocess.CompletedProcess(
         argv, process.returncode, "".join(written["stdout"]), "".join(written["stderr"])
     )

@@ -95,7 +95,8 @@ def test_setup_is_the_sessions_own(path):
     session does (tools/system_packages.py), wherever it runs."""
     text = path.read_text()
     steps = [text] if path == CI_SCRIPT else run_steps(yaml.safe_load(text))
-    own = [line for step in steps for line in step.splitlines() if OWN_SETUP.search(line)]
+    lines = [line for step in steps for line in step.splitlines()]
+    own = [line for line in lines if OWN_SETUP.search(line) and not line.lstrip().startswith("#")]
     assert own == [], f"{path.name} sets up packages itself"
 
 
