@@ -78,12 +78,18 @@ class UI:
             self._context.add_init_script(WATCH_CHANGES)
             tab = self._context.new_page()
             self._in_flight: set = set()
-            tab.on("request", self._in_flight.add)
-            tab.on("requestfinished", self._in_flight.discard)
-            tab.on("requestfailed", self._in_flight.discard)
+            tab.on("request", self._requested)
+            tab.on("requestfinished", lambda request: self._in_flight.discard(request))
+            tab.on("requestfailed", lambda request: self._in_flight.discard(request))
             self._tab = tab
             self._tab.goto(self.home)
         return self._tab
+
+    def _requested(self, request) -> None:
+        # What the UI shows comes from the server's answers (fetch, XHR) and documents;
+        # a script a worker loads may never report its end to the tab.
+        if request.resource_type in ("fetch", "xhr", "document"):
+            self._in_flight.add(request)
 
     def settled(self) -> bool:
         """Nothing in flight and nothing changed on the tab for SETTLED_S: the UI shows
@@ -95,6 +101,15 @@ class UI:
         except Exception:  # the tab is between two documents: a navigation under way
             return False
         return since >= SETTLED_S * 1000
+
+    def _busy(self) -> str:
+        """What keeps the tab from settling, said."""
+        requests = sorted(f"{r.method} {r.url}" for r in self._in_flight)
+        try:
+            since = self.tab.evaluate("performance.now() - (window.__lastChange || 0)")
+        except Exception:
+            since = 0
+        return f"requests in flight: {requests or 'none'}; last change {since / 1000:.1f} s ago"
 
     def _wait_for(self, lookup, absent: str):
         """``lookup()``'s first answer that is not None, looked for until the UI has
@@ -110,7 +125,9 @@ class UI:
                     return found
                 raise UIError(f"{absent} (on {self.tab.url}, settled: nothing loading or changing)")
             if time.monotonic() - started > HANG_S:
-                raise UIError(f"{absent} (on {self.tab.url}, still loading after {HANG_S:.0f} s)")
+                raise UIError(
+                    f"{absent} (on {self.tab.url}, not settled after {HANG_S:.0f} s: {self._busy()})"
+                )
             self.tab.wait_for_timeout(200)
 
     def open(self, url: str) -> None:
