@@ -304,8 +304,9 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     if report.failed and example is not None:
         item.config.stash[STARTED].failed_at.setdefault(_page_run(item), example.line)
     if report.skipped and example is not None and isinstance(report.longrepr, tuple):
-        # Where the skip is on the page, not where Sybil raised SkipTest.
-        report.longrepr = (example.path, example.line - 1, report.longrepr[2])
+        # Where the skip is on the page, not where Sybil raised SkipTest (a report's line
+        # counts from 1, as the page's do).
+        report.longrepr = (example.path, example.line, report.longrepr[2])
     return report
 
 

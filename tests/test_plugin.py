@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,10 +19,15 @@ import pytest
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages import ROOT
 from labdocs.plugin import SET_BY_LIBRARIES
+from labdocs.progress import run_while_progressing
 
-# A nested session boots a throwaway server of its own (5 s idle, a minute on a loaded
-# machine) before its first example: more than an example's 45 s.
-pytestmark = pytest.mark.timeout(150)
+# A nested session boots a throwaway server of its own (5 s idle, a minute or more beside
+# other work) before its first example. It is waited for while it progresses (NESTED_IDLE_S);
+# this bounds a hang of the test itself.
+pytestmark = pytest.mark.timeout(900)
+# A nested pytest has hung once it (its workers included) used no CPU and wrote nothing for
+# this long: its examples' own bound (timeout=5 in the faulty run) ends each far sooner.
+NESTED_IDLE_S = 120.0
 
 CONFTEST = """
 from sybil import Sybil
@@ -39,7 +43,7 @@ pytest_collect_file = SybilCollection([
 """
 
 
-def run_pytest(folder: Path, pages: dict[str, str], *args: str, timeout: float = 120):
+def run_pytest(folder: Path, pages: dict[str, str], *args: str):
     """Write the pages into ``folder``, run pytest on them; (result, seconds, TMPDIR left)."""
     (folder / "conftest.py").write_text(CONFTEST)
     settings = (ROOT / "pyproject.toml").read_text()  # the site's own pytest settings
@@ -52,9 +56,9 @@ def run_pytest(folder: Path, pages: dict[str, str], *args: str, timeout: float =
     for name in ("PYTEST_CURRENT_TEST", *SET_BY_LIBRARIES):  # as in a new process
         env.pop(name, None)
     started = time.monotonic()
-    done = subprocess.run(
+    done = run_while_progressing(
         [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=timeout,
+        idle_s=NESTED_IDLE_S, cwd=folder, env=env,
     )  # fmt: skip
     return done, time.monotonic() - started, sorted(p.name for p in tmp.iterdir())
 
