@@ -216,9 +216,12 @@ class UI:
     def tick(self, *runs: str) -> None:
         """Tick the box in front of each run of the runs table."""
         for run in runs:
-            row = self.tab.get_by_role("row").filter(has=self.tab.get_by_text(run, exact=True))
-            row = row.filter(visible=True).first
-            row.wait_for()
+            rows = self.tab.get_by_role("row").filter(has=self.tab.get_by_text(run, exact=True))
+            rows = rows.filter(visible=True)
+            row = self._wait_for(
+                lambda rows=rows: rows.first if rows.count() else None,
+                f"the MLflow UI shows no row of the run {run!r} to tick",
+            )
             row.locator(".ag-selection-checkbox, input[type=checkbox]").first.click()
 
     # -- what the prose says is shown --------------------------------------------------------
