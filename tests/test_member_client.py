@@ -71,10 +71,17 @@ def member_python(name: str) -> Path:
 
 
 def run_as_member(
-    name: str, script: str, deployment: Deployment, member: Credentials, folder: Path, **kwargs
+    name: str,
+    script: str,
+    deployment: Deployment,
+    member: Credentials,
+    folder: Path,
+    credentials_in: str = "environment",
+    **kwargs,
 ) -> subprocess.CompletedProcess:
     """``script`` run by the member environment ``name`` in ``folder``, signed in as
-    ``member`` by the variables the signing-in page exports; it must end well."""
+    ``member`` as the signing-in page shows: by the variables it exports (``credentials_in``
+    "environment"), or by the credentials file it writes ("file"); it must end well."""
     shim = folder / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(
@@ -83,13 +90,21 @@ def run_as_member(
     (folder / "member.py").write_text(script)
     home = folder / "home"
     home.mkdir()
+    signing_in = {
+        "MLFLOW_TRACKING_USERNAME": member.username,
+        "MLFLOW_TRACKING_PASSWORD": member.password,
+    }
+    if credentials_in == "file":
+        (home / ".mlflow").mkdir()
+        (home / ".mlflow" / "credentials").write_text(credentials_file(member))
+        (home / ".mlflow" / "credentials").chmod(0o600)
+        signing_in = {}
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "TMPDIR": str(folder),
         "PYTHONPATH": str(shim),
-        "MLFLOW_TRACKING_USERNAME": member.username,
-        "MLFLOW_TRACKING_PASSWORD": member.password,
+        **signing_in,
         "MLFLOW_TRACKING_SERVER_CERT_PATH": str(deployment.ca),
         "REQUESTS_CA_BUNDLE": str(deployment.ca),
         **NO_TELEMETRY,
@@ -100,6 +115,15 @@ def run_as_member(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def credentials_file(member: Credentials) -> str:
+    """``~/.mlflow/credentials`` as the signing-in page writes it, with the member's own."""
+    (shown,) = re.findall(r"```ini\n(.*?)```", PAGE.read_text(), re.DOTALL)
+    assert "<your password>" in shown
+    return shown.replace("<your username>", member.username).replace(
+        "<your password>", member.password
+    )
 
 
 @pytest.mark.parametrize(
@@ -129,14 +153,16 @@ def names(requirements: str) -> set[str]:
     return {re.sub(r"[-_.]+", "-", name).lower() for name in found}
 
 
+@pytest.mark.parametrize("credentials_in", ["environment", "file"])
 def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, tmp_path: Path, credentials_in: str
 ):
-    member = deployment.create_user("member-client")
+    """Signed in either way the page shows: its variables, or its credentials file alone."""
+    member = deployment.create_user(f"member-client-{credentials_in}")
     colleague(deployment, "asmith")  # the page shares an experiment with them
     new = new_password()
     done = run_as_member(
-        "signing-in", shown_python(PAGE), deployment, member, tmp_path,
+        "signing-in", shown_python(PAGE), deployment, member, tmp_path, credentials_in,
         input=f"{member.password}\n{new}\n",  # getpass reads stdin without a terminal
     )  # fmt: skip
     assert f"'username': '{member.username}'" in done.stdout  # the users/current answer
