@@ -38,6 +38,7 @@ from labdocs.session import NO_TELEMETRY
 PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
 QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
 LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"
+NOTEBOOKS = DOCS / "guides" / "mlflow" / "notebooks.md"
 # What every venv starts with (ensurepip, Python 3.11), not what a member installs.
 BOOTSTRAP = {"pip", "setuptools"}
 SHIM = """\
@@ -174,6 +175,25 @@ def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
         (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.metrics == {"accuracy": 0.9}
+
+
+def test_the_notebook_page_s_cells_run_without_the_credentials_cell(
+    deployment: Deployment, tmp_path: Path
+):
+    """The cells as a reader signed in by the credentials file runs them, in one kernel
+    (a Python process of its own): all but the cell that asks for a username and password,
+    which the page lets them skip, as a reader of a server without sign-in does."""
+    member = deployment.create_user("notebook-reader")
+    cells = after_the_move(shown_python(NOTEBOOKS, skipping='input("MLflow username: ")'))
+    done = run_as_member("signing-in", cells, deployment, member, tmp_path, "file")
+    assert "is already active" in done.stdout
+    with signed_in(member):
+        client = MlflowClient(LAB_HTTPS_TRACKING_URI)
+        experiment = client.get_experiment_by_name(f"mlflow-guide-notebooks/{member.username}")
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    assert [r.info.run_name for r in runs] == ["notebook", "first"]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert runs[0].data.metrics == {"val_acc": 0.81}
 
 
 def test_the_quick_start_runs_from_a_member_s_machine(deployment: Deployment, tmp_path: Path):
