@@ -61,15 +61,22 @@ def as_this_page_reads(path: Path) -> str:
     return path.read_text().replace(LAB_TRACKING_URI, address)
 
 
-def shown_python(page: Path) -> str:
+def shown_python(page: Path, skipping: str | None = None) -> str:
     """The Python a reader sees on a page, in its order, as one script: its Python code
     blocks (not the hidden checks) and the lines it shows of the files it includes. What a
-    member who copies every block into one file runs."""
+    member who copies every block into one file runs; with ``skipping``, less the code
+    blocks that hold that text, which the page lets a reader leave out (a reader without
+    sign-in skips the cell that asks for a password)."""
     document = Document(page.read_text(), str(page))
     shown = [
         (region.start, str(region.lexemes["source"]))
         for region in code_block_lexers(SYNTAX[page.suffix], "python")(document)
     ]
+    if skipping is not None:
+        kept = [(start, source) for start, source in shown if skipping not in source]
+        if len(kept) == len(shown):
+            raise ValueError(f"{page}: no Python block holds {skipping!r} to skip")
+        shown = kept
     for region, path, options in LiteralIncludeParser(SYNTAX[page.suffix]).included(document):
         unread = set(options) - {"language", "lines"}
         if unread:  # what they change of the file is not read here yet

@@ -33,6 +33,13 @@ READY_TIMEOUT = 30.0
 MARK = "DOCS_SLURM_CLUSTER"  # in the environment of every process of one cluster
 LOG_TAIL_LINES = 30
 
+# Where this cluster differs from the lab's: the lab's nodes have GPUs, this one has none.
+# The batch scripts ask for one (--gres=gpu:1) as on the lab's cluster, so the node offers
+# one GPU that Slurm only accounts for: GRES "gpu" whose device file is /dev/null
+# (GRES_CONF). Slurm 22.05 refuses a GPU count without a device file ("gres/gpu count
+# reported lower than configured", the node INVAL); with no cgroups (TaskPlugin=task/none)
+# nothing opens the file. Jobs get their GPU (CUDA_VISIBLE_DEVICES=0) and train on the CPU.
+#
 # Two partitions: "low" for trainings, "urgent" for the jobs that preempt them. With
 # partition_prio preemption and PreemptMode=REQUEUE, a job of the higher tier sends the
 # lower job SIGTERM (KillWait seconds before SIGKILL) and puts it back into the queue.
@@ -66,9 +73,16 @@ KillWait=10
 MinJobAge=300
 PreemptType=preempt/partition_prio
 PreemptMode=REQUEUE
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+GresTypes=gpu
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 Gres=gpu:1 State=UNKNOWN
 PartitionName=low Nodes=localhost Default=YES MaxTime=INFINITE State=UP PriorityTier=1
 PartitionName=urgent Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=10
+"""
+
+# Beside slurm.conf, where Slurm looks for it. AutoDetect=off: no NVIDIA library to ask.
+GRES_CONF = """\
+AutoDetect=off
+Name=gpu File=/dev/null
 """
 
 # munged first (Slurm cannot authenticate without it), then the two Slurm daemons; the
@@ -135,6 +149,7 @@ class ThrowawaySlurm:
             ctld_port=free_port(), slurmd_port=free_port(),
         )  # fmt: skip
         (folder / "slurm.conf").write_text(conf)
+        (folder / "gres.conf").write_text(GRES_CONF)
         env = {**os.environ, "SLURM_CONF": str(folder / "slurm.conf"), MARK: str(folder)}
         log = folder / "log" / "daemons.log"
         process = watched(folder, ["bash", "-c", LAUNCHER], log, env, also_under=(folder,))

@@ -93,6 +93,7 @@ def lightning_under_slurm(
     """Submit, let it log a while, warn it of its time limit, and see the job through."""
     training = SlurmTraining(cluster, server_url, folder, script)
     job = training.submit(epochs=20)
+    assert cluster.job(job)["TresPerNode"] == "gres:gpu:1"  # the script asks for a GPU
     first_run = training.wait_for_steps(20, timeout=120)
     training.warn_of_the_time_limit()
     cluster.wait_for(job, lambda fields: fields["JobState"] == "PENDING", "requeued")

@@ -46,6 +46,7 @@ RUNS_A_MEMBER_SCRIPT = pytest.mark.timeout(900)
 PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
 QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
 LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"
+NOTEBOOKS = DOCS / "guides" / "mlflow" / "notebooks.md"
 # What every venv starts with (ensurepip, Python 3.11), not what a member installs.
 BOOTSTRAP = {"pip", "setuptools"}
 SHIM = """\
@@ -79,10 +80,17 @@ def member_python(name: str) -> Path:
 
 
 def run_as_member(
-    name: str, script: str, deployment: Deployment, member: Credentials, folder: Path, **kwargs
+    name: str,
+    script: str,
+    deployment: Deployment,
+    member: Credentials,
+    folder: Path,
+    credentials_in: str = "environment",
+    **kwargs,
 ) -> subprocess.CompletedProcess:
     """``script`` run by the member environment ``name`` in ``folder``, signed in as
-    ``member`` by the variables the signing-in page exports; it must end well."""
+    ``member`` as the signing-in page shows: by the variables it exports (``credentials_in``
+    "environment"), or by the credentials file it writes ("file"); it must end well."""
     shim = folder / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(
@@ -91,13 +99,21 @@ def run_as_member(
     (folder / "member.py").write_text(script)
     home = folder / "home"
     home.mkdir()
+    signing_in = {
+        "MLFLOW_TRACKING_USERNAME": member.username,
+        "MLFLOW_TRACKING_PASSWORD": member.password,
+    }
+    if credentials_in == "file":
+        (home / ".mlflow").mkdir()
+        (home / ".mlflow" / "credentials").write_text(credentials_file(member))
+        (home / ".mlflow" / "credentials").chmod(0o600)
+        signing_in = {}
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "TMPDIR": str(folder),
         "PYTHONPATH": str(shim),
-        "MLFLOW_TRACKING_USERNAME": member.username,
-        "MLFLOW_TRACKING_PASSWORD": member.password,
+        **signing_in,
         "MLFLOW_TRACKING_SERVER_CERT_PATH": str(deployment.ca),
         "REQUESTS_CA_BUNDLE": str(deployment.ca),
         **NO_TELEMETRY,
@@ -108,6 +124,15 @@ def run_as_member(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def credentials_file(member: Credentials) -> str:
+    """``~/.mlflow/credentials`` as the signing-in page writes it, with the member's own."""
+    (shown,) = re.findall(r"```ini\n(.*?)```", PAGE.read_text(), re.DOTALL)
+    assert "<your password>" in shown
+    return shown.replace("<your username>", member.username).replace(
+        "<your password>", member.password
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,14 +163,16 @@ def names(requirements: str) -> set[str]:
 
 
 @RUNS_A_MEMBER_SCRIPT
+@pytest.mark.parametrize("credentials_in", ["environment", "file"])
 def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, tmp_path: Path, credentials_in: str
 ):
-    member = deployment.create_user("member-client")
+    """Signed in either way the page shows: its variables, or its credentials file alone."""
+    member = deployment.create_user(f"member-client-{credentials_in}")
     colleague(deployment, "asmith")  # the page shares an experiment with them
     new = new_password()
     done = run_as_member(
-        "signing-in", shown_python(PAGE), deployment, member, tmp_path,
+        "signing-in", shown_python(PAGE), deployment, member, tmp_path, credentials_in,
         input=f"{member.password}\n{new}\n",  # getpass reads stdin without a terminal
     )  # fmt: skip
     assert f"'username': '{member.username}'" in done.stdout  # the users/current answer
@@ -157,6 +184,26 @@ def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
         (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.metrics == {"accuracy": 0.9}
+
+
+@RUNS_A_MEMBER_SCRIPT
+def test_the_notebook_page_s_cells_run_without_the_credentials_cell(
+    deployment: Deployment, tmp_path: Path
+):
+    """The cells as a reader signed in by the credentials file runs them, in one kernel
+    (a Python process of its own): all but the cell that asks for a username and password,
+    which the page lets them skip, as a reader of a server without sign-in does."""
+    member = deployment.create_user("notebook-reader")
+    cells = after_the_move(shown_python(NOTEBOOKS, skipping='input("MLflow username: ")'))
+    done = run_as_member("signing-in", cells, deployment, member, tmp_path, "file")
+    assert "is already active" in done.stdout
+    with signed_in(member):
+        client = MlflowClient(LAB_HTTPS_TRACKING_URI)
+        experiment = client.get_experiment_by_name(f"mlflow-guide-notebooks/{member.username}")
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    assert [r.info.run_name for r in runs] == ["notebook", "first"]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert runs[0].data.metrics == {"val_acc": 0.81}
 
 
 @RUNS_A_MEMBER_SCRIPT

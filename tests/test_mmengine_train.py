@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from mlflow import MlflowClient
+
 from labdocs.training import (
     EXAMPLES,
     MemberTraining,
@@ -81,6 +83,18 @@ class Training(MemberTraining):
         )  # fmt: skip
 
 
+def uploaded_logs(server_url: str, run_id: str) -> list[str]:
+    """The run's artifacts that are training logs: ``<start time>/<start time>.log``."""
+    client, found, folders = MlflowClient(server_url), [], [None]
+    while folders:
+        for artifact in client.list_artifacts(run_id, folders.pop()):
+            if artifact.is_dir:
+                folders.append(artifact.path)
+            elif artifact.path.endswith(".log"):
+                found.append(artifact.path)
+    return sorted(found)
+
+
 def variant(original: str, replacement: str) -> str:
     script = TRAINING.read_text()
     assert script.count(original) == 1, original
@@ -104,6 +118,9 @@ def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     assert logged_steps(mlflow_server.url, run.info.run_id, "loss") == list(
         range(1, EPOCHS * ITERATIONS_PER_EPOCH + 1)
     )
+    # MMEngine uploads the whole work_dir: the killed start's log too, a folder per start.
+    first, second = uploaded_logs(mlflow_server.url, run.info.run_id)
+    assert first.split("/")[0] != second.split("/")[0]
 
 
 def test_without_the_run_id_the_resumed_training_makes_a_second_run(mlflow_server, sandbox):
@@ -116,11 +133,36 @@ def test_without_the_run_id_the_resumed_training_makes_a_second_run(mlflow_serve
     first, second = sorted(training.runs(), key=lambda run: run.info.start_time)
     assert first.info.status == "RUNNING"  # left so for ever
     assert second.info.status == "FINISHED"
+    # The second run holds the first start's log again, beside its own (the page says so).
+    assert len(uploaded_logs(mlflow_server.url, second.info.run_id)) == 2
     half = 2 * ITERATIONS_PER_EPOCH
     assert logged_steps(mlflow_server.url, first.info.run_id, "loss") == list(range(1, half + 1))
     assert logged_steps(mlflow_server.url, second.info.run_id, "loss") == list(
         range(half + 1, 2 * half + 1)
     )
+
+
+def test_a_start_in_a_work_dir_of_its_own_uploads_only_its_own_log(mlflow_server, sandbox):
+    """The MMPose page's way to keep a run to its own files: resume into a new work_dir,
+    naming the checkpoint (what MMPose's ``--work-dir`` and ``--resume <checkpoint>`` set)."""
+    training = Training(mlflow_server.url, sandbox, TRAINING.read_text())
+    assert training.start(killed="after-epoch-2").returncode == 9
+    script = variant(
+        'WORK_DIR = "work_dirs/regression"',
+        'WORK_DIR = "work_dirs/regression-resumed"\n'
+        'CHECKPOINT = "work_dirs/regression/epoch_2.pth"',
+    )
+    assert script.count("resume=True,") == 1
+    (training.folder / TRAINING.name).write_text(
+        script.replace("resume=True,", "resume=True, load_from=CHECKPOINT,")
+    )
+    done = training.start()
+    assert done.returncode == 0, done.stderr
+    assert "resumed epoch: 2" in done.stdout + done.stderr
+
+    _killed, resumed = sorted(training.runs(), key=lambda run: run.info.start_time)
+    assert resumed.info.status == "FINISHED"
+    assert len(uploaded_logs(mlflow_server.url, resumed.info.run_id)) == 1
 
 
 def test_mmengine_cannot_resume_under_torch_2_6_and_later_without_loading_whole(

@@ -22,7 +22,8 @@ from labdocs.training import EXAMPLES, MemberTraining, logged_steps
 
 TRAINING = EXAMPLES / "slurm_train.py"
 
-# The obvious handler: stop the training at once.
+# The obvious handler: stop the training at once. The run as most pages start it, in a
+# ``with`` block, and (below) without one.
 SYS_EXIT_IN_THE_HANDLER = """\
 import signal
 import sys
@@ -35,12 +36,28 @@ import time
 import mlflow
 
 mlflow.set_experiment(f"mlflow-guide-slurm/{getpass.getuser()}")
+with mlflow.start_run():
+    for step in range(100):
+        mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        time.sleep(0.2)
+"""
+
+SYS_EXIT_IN_THE_HANDLER_NO_WITH = SYS_EXIT_IN_THE_HANDLER.replace(
+    """\
+with mlflow.start_run():
+    for step in range(100):
+        mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        time.sleep(0.2)
+""",
+    """\
 mlflow.start_run()
 for step in range(100):
     mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
     time.sleep(0.2)
 mlflow.end_run()
-"""
+""",
+)
+assert SYS_EXIT_IN_THE_HANDLER_NO_WITH != SYS_EXIT_IN_THE_HANDLER
 
 # The page's script with its handlers installed after the heavy imports, as usual.
 HANDLERS_AFTER_THE_IMPORTS = "import mlflow\nimport torch\n\n" + TRAINING.read_text()
@@ -92,15 +109,23 @@ def member_folder(sandbox: Path) -> Path:
     return sandbox
 
 
-def test_sys_exit_in_the_handler_marks_a_stopped_training_finished(mlflow_server, sandbox):
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [(SYS_EXIT_IN_THE_HANDLER, "FAILED"), (SYS_EXIT_IN_THE_HANDLER_NO_WITH, "FINISHED")],
+    ids=["with", "without-with"],
+)
+def test_sys_exit_in_the_handler_ends_a_stopped_training_as_failed_or_finished(
+    mlflow_server, sandbox, code, status
+):
     script = sandbox / "obvious.py"
-    script.write_text(SYS_EXIT_IN_THE_HANDLER)
+    script.write_text(code)
     training = Training(script, mlflow_server.url, sandbox)
     run_id = training.stop_after(3)
 
     (run,) = training.runs()
     assert len(logged_steps(mlflow_server.url, run_id, "loss")) < 100  # stopped halfway
-    assert run.info.status == "FINISHED"  # and yet
+    assert run.info.status == status, training.output  # not KILLED, not resumable
+    assert not list(sandbox.glob("checkpoint-*"))
 
 
 def test_the_page_ends_a_stopped_training_killed(mlflow_server, member_folder):

@@ -57,6 +57,7 @@ def training(slurm_cluster, mlflow_server, sandbox) -> Training:
 
 def test_a_preempted_training_goes_on_as_the_same_run(training: Training, slurm_cluster):
     job = training.submit(steps=60)
+    assert slurm_cluster.job(job)["TresPerNode"] == "gres:gpu:1"  # the script asks for a GPU
     run_id = training.wait_for_steps(5)
 
     # A job of the urgent partition that needs both CPUs: Slurm preempts the training.
