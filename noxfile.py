@@ -31,6 +31,7 @@ from pathlib import Path
 import nox
 
 HERE = Path(__file__).parent
+ENV_SERVER_STATE = "DOCS_SERVER_STATE"  # labdocs/lab.py: the state of the lab's server
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -152,11 +153,29 @@ class BuiltBeside:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the site into build/html."""
+    """Build the site into build/html, for the lab's server as it is (labdocs/lab.py
+    SERVER_STATE, or DOCS_SERVER_STATE); then into build/html-<state> for its other state,
+    so that the admins' last step of the move, which flips it, cannot break a page."""
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
     check_accessible(session, "build/html")
+    other = {ENV_SERVER_STATE: other_server_state()}
+    site = f"build/html-{other[ENV_SERVER_STATE]}"
+    session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", site, env=other)
+    session.run("python", "-m", "tools.check_built_site", site, env=other)
+    session.run("python", "-m", "tools.check_html", site)  # the browser's checks: the state's
+
+
+def other_server_state() -> str:
+    """The state of the lab's server the site is not built for (labdocs/lab.py, which needs
+    the standard library alone)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from labdocs.lab import SERVER, SERVER_STATES
+
+    (other,) = set(SERVER_STATES) - {SERVER.name}
+    return other
 
 
 def check_accessible(session: nox.Session, site: str) -> None:
