@@ -2,6 +2,8 @@
 
 nox -s docs              build the site into build/html (strict: a warning is an error)
 nox -s doctest           run every example on the site against a throwaway MLflow server
+nox -s doctest-other-state
+                         the pages with the lab's server in the state SERVER_STATE does not name
 nox -s deployment-drills the admin page's move, backups, restarts and upgrade, on throwaway
                          deployments (nginx, PostgreSQL, MLflow) of examples/deploy/
 nox -s lint              ruff, the pages' static checks (no server), sphinx-lint, zizmor
@@ -257,6 +259,18 @@ def pytest_args(posargs: list[str]) -> list[str]:
     workers = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in posargs)
     ignored = [f"--ignore={drill}" for drill in DEPLOYMENT_DRILLS]
     return [*([] if workers else PARALLEL), *ignored, *posargs]
+
+
+@nox.session(name="doctest-other-state", python=False)
+def doctest_other_state(session: nox.Session) -> None:
+    """The site's pages with the lab's server in the other state than SERVER_STATE's
+    (labdocs/lab.py), so that flipping it cannot break a page: the doctest session, in
+    parallel, on docs/ (``-- <pytest arguments>`` adds to them). Secured, readers sign in:
+    every page runs as the pages' reader on the lab's deployment. The member runs are left
+    out: they read the pages as the secured server in either state, and doctest runs them."""
+    env = {ENV_SERVER_STATE: other_server_state(), "DOCS_MEMBER_RUNS": "off"}
+    doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]
+    session.run(*doctest, *PARALLEL, "docs", *session.posargs, env=env)
 
 
 @nox.session(name="deployment-drills", python=False)
