@@ -7,10 +7,13 @@ TLS, MLflow and PostgreSQL; in a parallel session, the worker's): the first
 (``deployment.MEMBER_USERNAME``), then a second one, whose examples must pass as the first
 one's did, on a server that already holds the first one's experiments.
 
-A member run reads the page as it will be once the lab's server is secured
-(``PageAfterTheMove``): the signing-in page promises that only the address changes, so the
-page's plain address, in its examples and in the files it includes, becomes the lab's https
-address, and the member's credentials are in the environment, as that page shows. The plain
+A member run reads the page as it is once the lab's server is secured, in either state of
+the site (``PageAfterTheMove``, state_pages.py): the signing-in page promises that only the
+address changes, so the page's plain address, in its examples and in the files it includes,
+becomes the lab's https address, the blocks for the secured server run and those for the
+open one do not, and the member's credentials are in the environment, as that page shows.
+Once the lab's server is secured (``lab.SERVER``), the pages' reader, ``READER``, signs in
+too: their runs of every page not about signing in are member runs, the first of each page. The plain
 address reaches nothing during a member run: an example that still used it would fail. Each
 run is a pytest File node of its own (``MemberPageRun``), so it gets its own sandbox, and its
 items carry the member's name in their node ids.
