@@ -36,7 +36,9 @@ MYST_ONLY = re.compile(
 ONLY = {".rst": REST_ONLY, ".md": MYST_ONLY}
 MYST_HEADING = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)
 # What is not prose in MyST: comments (Sybil's hidden checks), fenced code.
-MYST_NOT_PROSE = re.compile(r"<!--.*?-->|^[ \t]*(?P<fence>`{3,}|~{3,}).*?^[ \t]*(?P=fence)", re.M | re.S)
+MYST_NOT_PROSE = re.compile(
+    r"<!--.*?-->|^[ \t]*(?P<fence>`{3,}|~{3,}).*?^[ \t]*(?P=fence)", re.M | re.S
+)
 
 
 def _prose(text: str) -> str:

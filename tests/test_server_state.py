@@ -137,7 +137,9 @@ def test_a_state_tag_in_an_expression_is_refused(tmp_path):
 def test_every_state_block_of_the_site_is_found(page):
     """As many blocks left out, in the two states together, as the page has state blocks."""
     text = page.read_text()
-    written = len(re.findall(rf"(?:\.\. only::|\{{only\}})[ \t]+(?:{'|'.join(STATE_TAGS)})\b", text))
+    written = len(
+        re.findall(rf"(?:\.\. only::|\{{only\}})[ \t]+(?:{'|'.join(STATE_TAGS)})\b", text)
+    )
     found = sum(len(other_state_spans(text, page.suffix, state)) for state in (OPEN, SECURED))
     assert found == written
 
@@ -195,6 +197,5 @@ def test_the_built_site_has_no_forks_and_no_mlflow_2_notes(tmp_path):
     assert check_server_state(site, OPEN) == [
         "guides/mlflow/getting-started.html: a note for an MLflow 2 server, not the "
         "compatibility page's",
-        "guides/mlflow/quick-start.html: forks between the server's states: "
-        "['once sign-in is on']",
+        "guides/mlflow/quick-start.html: forks between the server's states: ['once sign-in is on']",
     ]
