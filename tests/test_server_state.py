@@ -99,7 +99,7 @@ after = True
 
 def _sources(path: Path, state) -> list[str]:
     document = page_type(state).parse(str(path), *parsers(SYNTAX[path.suffix]))
-    return [str(region.parsed).strip() for region in document.regions if "=" in str(region.parsed)]
+    return [str(e.parsed).strip() for e in document.examples() if "=" in str(e.parsed)]
 
 
 @pytest.mark.parametrize("suffix, text", [(".rst", REST_PAGE), (".md", MYST_PAGE)])
@@ -137,9 +137,9 @@ def test_a_state_tag_in_an_expression_is_refused(tmp_path):
 def test_every_state_block_of_the_site_is_found(page):
     """As many blocks left out, in the two states together, as the page has state blocks."""
     text = page.read_text()
-    written = len(
-        re.findall(rf"(?:\.\. only::|\{{only\}})[ \t]+(?:{'|'.join(STATE_TAGS)})\b", text)
-    )
+    tags = "|".join(STATE_TAGS)
+    directive = rf"^[ \t]*(?:\.\. only::|(?:`{{3,}}|:{{3,}})\{{only\}})[ \t]+(?:{tags})\b"
+    written = len(re.findall(directive, text, re.MULTILINE))
     found = sum(len(other_state_spans(text, page.suffix, state)) for state in (OPEN, SECURED))
     assert found == written
 
@@ -151,8 +151,8 @@ def test_member_runs_read_the_secured_blocks():
     secured = PageAfterTheMove.parse(str(NOTEBOOKS), *lineup)
     opened = page_type(OPEN).parse(str(NOTEBOOKS), *lineup)
     typed = 'os.environ["MLFLOW_TRACKING_USERNAME"] = input("MLflow username: ")'
-    assert any(typed in str(region.parsed) for region in secured.regions)
-    assert not any(typed in str(region.parsed) for region in opened.regions)
+    assert any(typed in str(example.parsed) for example in secured.examples())
+    assert not any(typed in str(example.parsed) for example in opened.examples())
 
 
 # -- the built site ---------------------------------------------------------------------
