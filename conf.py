@@ -51,6 +51,7 @@ default_role = "literal"
 # The state of the lab's server the site is built for. Pages fork on its tag:
 # `.. only:: server_open` / `server_secured` (MyST: a {only} block).
 lab_server_state = SERVER.name
+lab_as_written = ["contributing"]  # it tells writers which address to write
 
 # Values the pages use. rst: |mlflow_version|; MyST: {{ mlflow_version }}.
 # (Not named `substitutions`: sphinx_substitution_extensions has a setting of that name.)

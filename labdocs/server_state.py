@@ -27,7 +27,7 @@ def _rewrite_addresses(app: Sphinx, doctree) -> None:
     from docutils import nodes
 
     state = SERVER_STATES[app.config.lab_server_state]
-    if state.tracking_uri == LAB_TRACKING_URI:
+    if state.tracking_uri == LAB_TRACKING_URI or app.env.docname in app.config.lab_as_written:
         return
     for node in list(doctree.findall(nodes.Text)):
         if LAB_TRACKING_URI in node:
@@ -50,6 +50,8 @@ def _add_tag(app: Sphinx, config) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("lab_server_state", "open", "env", [str])
+    # Pages that speak of the address as pages write it (the contributors' page): left as is.
+    app.add_config_value("lab_as_written", [], "env", [list])
     app.connect("config-inited", _add_tag)
     app.connect("doctree-read", _rewrite_addresses)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
