@@ -12,8 +12,9 @@ the site (``PageAfterTheMove``, state_pages.py): the signing-in page promises th
 address changes, so the page's plain address, in its examples and in the files it includes,
 becomes the lab's https address, the blocks for the secured server run and those for the
 open one do not, and the member's credentials are in the environment, as that page shows.
-Once the lab's server is secured (``lab.SERVER``), the pages' reader, ``READER``, signs in
-too: their runs of every page not about signing in are member runs, the first of each page. The plain
+Once the lab's server is secured (``lab.SERVER``), the pages' reader signs in too, with an
+account of their own (``READER_ACCOUNT``): their runs of every page not about signing in are
+member runs, the first of each page. The plain
 address reaches nothing during a member run: an example that still used it would fail. Each
 run is a pytest File node of its own (``MemberPageRun``), so it gets its own sandbox, and its
 items carry the member's name in their node ids.
@@ -56,6 +57,9 @@ from labdocs.ui import UI, UIError
 # The name the pages show for the reader (``mlflow-guide-results/jdoe``): the login name
 # of the plain runs' reader.
 READER = "jdoe"
+# The reader's account once the lab's server is secured: not READER, whom the admin page
+# creates as its example of a new member on the same deployment.
+READER_ACCOUNT = "reader"
 SECOND_MEMBER_USERNAME = "second-member"
 # The pages lab members follow, each of which logs runs. Relative, without suffix.
 MEMBER_PAGES = [
@@ -109,7 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get(ENV_MEMBER_RUNS, "on") != "off":
         register_member_runs(config)
     elif SERVER.sign_in:  # the reader's runs are member runs: they cannot be left out
-        config.pluginmanager.register(MemberRuns(READER, False, every_page=True), "reader")
+        config.pluginmanager.register(MemberRuns(READER_ACCOUNT, False, every_page=True), "reader")
 
 
 @pytest.fixture(scope="module")
@@ -191,14 +195,14 @@ class MemberRuns:
 def register_member_runs(config: pytest.Config) -> None:
     """The member runs: the first member on the pages not about signing in, then the second
     member on all member pages. Once the lab's server is secured (``lab.SERVER``), the
-    reader signs in too: READER's runs of every page not about signing in come first (the
+    reader signs in too: READER_ACCOUNT's runs of every page not about signing in come first (the
     plain collectors of conftest.py leave those pages to them)."""
     # pluggy calls the last registered first: the second member is registered first, so
     # that each page's first member run is collected, and runs, before its second.
     config.pluginmanager.register(MemberRuns(SECOND_MEMBER_USERNAME, True), "members-second")
     config.pluginmanager.register(MemberRuns(MEMBER_USERNAME, False), "members-first")
     if SERVER.sign_in:
-        config.pluginmanager.register(MemberRuns(READER, False, every_page=True), "reader")
+        config.pluginmanager.register(MemberRuns(READER_ACCOUNT, False, every_page=True), "reader")
 
 
 @functools.cache
