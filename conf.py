@@ -12,10 +12,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from labdocs.lab import (
+    LAB_HTTPS_TRACKING_URI,
     LAB_SERVER_MLFLOW_VERSION,
     LAB_TRACKING_URI,
     MLFLOW_VERSION,
     MMENGINE_VERSION,
+    SERVER,
 )
 from labdocs.published import published_from
 
@@ -32,6 +34,9 @@ extensions = [
     # The compatibility table, from docs/_data/compatibility.json (written by
     # `nox -s compatibility`): the build renders it and runs nothing.
     "labdocs.compatibility_table",
+    # The lab's server as it is (labdocs/lab.py SERVER_STATE, or DOCS_SERVER_STATE): its
+    # tag for `only` blocks, its address wherever a page shows the open server's.
+    "labdocs.server_state",
     # Keyboard- and screen-reader-usable HTML where Sphinx writes otherwise (axe-checked).
     "labdocs.accessible_html",
     # The reading paths on the landing page and the "Where next" that ends every page.
@@ -45,12 +50,18 @@ root_doc = "index"
 nitpicky = True
 default_role = "literal"
 
+# The state of the lab's server the site is built for. Pages fork on its tag:
+# `.. only:: server_open` / `server_secured` (MyST: a {only} block).
+lab_server_state = SERVER.name
+lab_as_written = ["contributing"]  # it tells writers which address to write
+
 # Values the pages use. rst: |mlflow_version|; MyST: {{ mlflow_version }}.
 # (Not named `substitutions`: sphinx_substitution_extensions has a setting of that name.)
 lab_values = {
     "mlflow_version": MLFLOW_VERSION,
     "mmengine_version": MMENGINE_VERSION,
-    "lab_tracking_uri": LAB_TRACKING_URI,
+    "lab_tracking_uri": SERVER.tracking_uri,  # the address members use now
+    "lab_https_tracking_uri": LAB_HTTPS_TRACKING_URI,  # the secured server's, in either state
     "lab_server_mlflow_version": LAB_SERVER_MLFLOW_VERSION,
 }
 rst_prolog = "\n".join(f".. |{name}| replace:: {value}" for name, value in lab_values.items())
@@ -107,5 +118,6 @@ linkcheck_workers = 4
 linkcheck_ignore = [
     r"https?://(127\.0\.0\.1|localhost)(:\d+)?(/.*)?",
     re.escape(LAB_TRACKING_URI) + r".*",
+    re.escape(LAB_HTTPS_TRACKING_URI) + r".*",
 ]
 linkcheck_anchors = False

@@ -7,8 +7,10 @@ throwaway MLflow server that labdocs/plugin.py starts. See docs/contributing.md.
 from sybil import Sybil
 from sybil.sybil import SybilCollection
 
+from labdocs.lab import SERVER
 from labdocs.pages import AUTH_PAGES, NOT_PAGES
 from labdocs.parsers import parsers
+from labdocs.state_pages import document_types
 
 # members: who runs a page, and the member pages run by two lab members, signed in to the
 # lab's deployment (their own Sybil collectors); slurm: a throwaway Slurm, for the
@@ -33,21 +35,29 @@ AUTH_PAGE_FIXTURES = ["mlflow_server", "deployment", "page_sandbox", "lab_member
 rest_auth = [page + ".rst" for page in AUTH_PAGES]
 myst_auth = [page + ".md" for page in AUTH_PAGES]
 
+# Every page reads as the site renders it for the lab's server now (labdocs/lab.py
+# SERVER_STATE, or DOCS_SERVER_STATE): that state's address, its `only` blocks and not the
+# other state's (labdocs/state_pages.py).
+AS_THE_SERVER_IS = document_types(SERVER)
+
 rest_pages = Sybil(
     parsers("rest"), patterns=["*.rst"], excludes=[*rest_auth, *NOT_PAGES],
-    fixtures=PAGE_FIXTURES, name="rest",
+    fixtures=PAGE_FIXTURES, name="rest", document_types=AS_THE_SERVER_IS,
 )  # fmt: skip
 myst_pages = Sybil(
     parsers("myst"), patterns=["*.md"], excludes=[*myst_auth, *NOT_PAGES],
-    fixtures=PAGE_FIXTURES, name="myst",
+    fixtures=PAGE_FIXTURES, name="myst", document_types=AS_THE_SERVER_IS,
 )  # fmt: skip
 rest_auth_pages = Sybil(
-    parsers("rest"), patterns=rest_auth, fixtures=AUTH_PAGE_FIXTURES, name="rest-auth"
-)
+    parsers("rest"), patterns=rest_auth, fixtures=AUTH_PAGE_FIXTURES, name="rest-auth",
+    document_types=AS_THE_SERVER_IS,
+)  # fmt: skip
 myst_auth_pages = Sybil(
-    parsers("myst"), patterns=myst_auth, fixtures=AUTH_PAGE_FIXTURES, name="myst-auth"
-)
+    parsers("myst"), patterns=myst_auth, fixtures=AUTH_PAGE_FIXTURES, name="myst-auth",
+    document_types=AS_THE_SERVER_IS,
+)  # fmt: skip
 
-pytest_collect_file = SybilCollection(
-    [rest_pages, myst_pages, rest_auth_pages, myst_auth_pages]
-).pytest()
+# Once the server is secured, the reader signs in like every member: their runs of the
+# pages not about signing in are member runs (labdocs/members.py), not these.
+plain_pages = [] if SERVER.sign_in else [rest_pages, myst_pages]
+pytest_collect_file = SybilCollection([*plain_pages, rest_auth_pages, myst_auth_pages]).pytest()

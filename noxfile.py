@@ -2,6 +2,8 @@
 
 nox -s docs              build the site into build/html (strict: a warning is an error)
 nox -s doctest           run every example on the site against a throwaway MLflow server
+nox -s doctest-other-state
+                         the pages with the lab's server in the state SERVER_STATE does not name
 nox -s deployment-drills the admin page's move, backups, restarts and upgrade, on throwaway
                          deployments (nginx, PostgreSQL, MLflow) of examples/deploy/
 nox -s lint              ruff, the pages' static checks (no server), sphinx-lint, zizmor
@@ -31,6 +33,7 @@ from pathlib import Path
 import nox
 
 HERE = Path(__file__).parent
+ENV_SERVER_STATE = "DOCS_SERVER_STATE"  # labdocs/lab.py: the state of the lab's server
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -161,13 +164,31 @@ class BuiltBeside:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the site into build/html."""
+    """Build the site into build/html, for the lab's server as it is (labdocs/lab.py
+    SERVER_STATE, or DOCS_SERVER_STATE); then into build/html-<state> for its other state,
+    so that the admins' last step of the move, which flips it, cannot break a page."""
     system_packages(session, "docs")
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
     check_accessible(session, "build/html")
     session.run("python", "-m", "tools.count_words", "build/html")  # how much a member reads
+    other = {ENV_SERVER_STATE: other_server_state()}
+    site = f"build/html-{other[ENV_SERVER_STATE]}"
+    session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", site, env=other)
+    session.run("python", "-m", "tools.check_built_site", site, env=other)
+    session.run("python", "-m", "tools.check_html", site)  # the browser's checks: the state's
+
+
+def other_server_state() -> str:
+    """The state of the lab's server the site is not built for (labdocs/lab.py, which needs
+    the standard library alone)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from labdocs.lab import SERVER, SERVER_STATES
+
+    (other,) = set(SERVER_STATES) - {SERVER.name}
+    return other
 
 
 def check_accessible(session: nox.Session, site: str) -> None:
@@ -250,6 +271,18 @@ def pytest_args(posargs: list[str]) -> list[str]:
     workers = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in posargs)
     ignored = [f"--ignore={drill}" for drill in DEPLOYMENT_DRILLS]
     return [*([] if workers else PARALLEL), *ignored, *posargs]
+
+
+@nox.session(name="doctest-other-state", python=False)
+def doctest_other_state(session: nox.Session) -> None:
+    """The site's pages with the lab's server in the other state than SERVER_STATE's
+    (labdocs/lab.py), so that flipping it cannot break a page: the doctest session, in
+    parallel, on docs/ (``-- <pytest arguments>`` adds to them). Secured, readers sign in:
+    every page runs as the pages' reader on the lab's deployment. The member runs are left
+    out: they read the pages as the secured server in either state, and doctest runs them."""
+    env = {ENV_SERVER_STATE: other_server_state(), "DOCS_MEMBER_RUNS": "off"}
+    doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]
+    session.run(*doctest, *PARALLEL, "docs", *session.posargs, env=env)
 
 
 @nox.session(name="deployment-drills", python=False)

@@ -7,10 +7,14 @@ TLS, MLflow and PostgreSQL; in a parallel session, the worker's): the first
 (``deployment.MEMBER_USERNAME``), then a second one, whose examples must pass as the first
 one's did, on a server that already holds the first one's experiments.
 
-A member run reads the page as it will be once the lab's server is secured
-(``PageAfterTheMove``): the signing-in page promises that only the address changes, so the
-page's plain address, in its examples and in the files it includes, becomes the lab's https
-address, and the member's credentials are in the environment, as that page shows. The plain
+A member run reads the page as it is once the lab's server is secured, in either state of
+the site (``PageAfterTheMove``, state_pages.py): the signing-in page promises that only the
+address changes, so the page's plain address, in its examples and in the files it includes,
+becomes the lab's https address, the blocks for the secured server run and those for the
+open one do not, and the member's credentials are in the environment, as that page shows.
+Once the lab's server is secured (``lab.SERVER``), the pages' reader signs in too, with an
+account of their own (``READER_ACCOUNT``): their runs of every page not about signing in are
+member runs, the first of each page. The plain
 address reaches nothing during a member run: an example that still used it would fail. Each
 run is a pytest File node of its own (``MemberPageRun``), so it gets its own sandbox, and its
 items carry the member's name in their node ids.
@@ -27,6 +31,7 @@ their member's name with ``getpass.getuser()`` there, which reads ``LOGNAME``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import getpass
 import os
 import re
@@ -35,22 +40,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sybil import Document, Sybil
+from sybil import Sybil
 from sybil.integration.pytest import SybilFile, SybilItem
 
 from labdocs import network
 from labdocs.auth import Credentials
 from labdocs.browser import Browser
 from labdocs.deployment import MEMBER_USERNAME, Deployment
-from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI, after_the_move
-from labdocs.pages import ROOT, SYNTAX, is_auth_page
+from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI, SECURED, SERVER
+from labdocs.pages import ROOT, SYNTAX, is_auth_page, pages
 from labdocs.parsers import parsers
 from labdocs.sandbox import left_open_error, within_sandbox
+from labdocs.state_pages import page_type
 from labdocs.ui import UI, UIError
 
 # The name the pages show for the reader (``mlflow-guide-results/jdoe``): the login name
 # of the plain runs' reader.
 READER = "jdoe"
+# The reader's account once the lab's server is secured: not READER, whom the admin page
+# creates as its example of a new member on the same deployment.
+READER_ACCOUNT = "reader"
 SECOND_MEMBER_USERNAME = "second-member"
 # The pages lab members follow, each of which logs runs. Relative, without suffix.
 MEMBER_PAGES = [
@@ -104,6 +113,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["LOGNAME"] = os.environ["USER"] = READER
     if os.environ.get(ENV_MEMBER_RUNS, "on") != "off":
         register_member_runs(config)
+    elif SERVER.sign_in:  # the reader's runs are member runs: they cannot be left out
+        config.pluginmanager.register(MemberRuns(READER_ACCOUNT, False, every_page=True), "reader")
 
 
 @pytest.fixture(scope="module")
@@ -120,22 +131,10 @@ def lab_member(request: pytest.FixtureRequest) -> LabMember:
 MEMBER_RUN_FIXTURES = ["mlflow_server", "deployment", "member_page"]
 
 
-class PageAfterTheMove(Document):
-    """A page as it reads once the lab's server is secured (``lab.after_the_move``): its
-    examples, and the files it includes (``read_included``, parsers.py), name the lab's
-    https address. The address lies within a line: the page's line numbers stay true."""
-
-    @classmethod
-    def parse(cls, path: str, *parsers, encoding: str = "utf-8") -> Document:
-        document = cls(after_the_move(Path(path).read_text(encoding)), path)
-        for parser in parsers:
-            for region in parser(document):
-                document.add(region)
-        return document
-
-    @staticmethod
-    def read_included(path: Path) -> str:
-        return after_the_move(path.read_text())
+# A page as it reads once the lab's server is secured (``lab.after_the_move``): its examples,
+# and the files it includes, name the lab's https address; the blocks only the open server's
+# readers see (``only:: server_open``) are left out, those of the secured server's run.
+PageAfterTheMove = page_type(SECURED)
 
 
 class MemberItem(SybilItem):
@@ -161,13 +160,21 @@ class MemberPageRun(SybilFile):
 
 @dataclass(frozen=True)
 class MemberRuns:
-    """A collector plugin: every member page, run as ``username`` (one plugin per member)."""
+    """A collector plugin: every member page, run as ``username`` (one plugin per member);
+    with ``every_page``, every page that is not about signing in (the reader's runs once
+    the lab's server is secured)."""
 
     username: str
     also_sign_in_pages: bool  # the sign-in pages' own run is the first member's already
+    every_page: bool = False
 
     def pytest_collect_file(self, file_path: Path, parent):
-        if file_path.suffix not in SYNTAX or not is_member_page(file_path):
+        if file_path.suffix not in SYNTAX:
+            return None
+        if self.every_page:
+            if is_auth_page(file_path) or file_path.resolve() not in site_pages():
+                return None
+        elif not is_member_page(file_path):
             return None
         if is_auth_page(file_path) and not self.also_sign_in_pages:
             return None
@@ -188,11 +195,20 @@ class MemberRuns:
 
 def register_member_runs(config: pytest.Config) -> None:
     """The member runs: the first member on the pages not about signing in, then the second
-    member on all member pages."""
+    member on all member pages. Once the lab's server is secured (``lab.SERVER``), the
+    reader signs in too: READER_ACCOUNT's runs of every page not about signing in come first (the
+    plain collectors of conftest.py leave those pages to them)."""
     # pluggy calls the last registered first: the second member is registered first, so
     # that each page's first member run is collected, and runs, before its second.
     config.pluginmanager.register(MemberRuns(SECOND_MEMBER_USERNAME, True), "members-second")
     config.pluginmanager.register(MemberRuns(MEMBER_USERNAME, False), "members-first")
+    if SERVER.sign_in:
+        config.pluginmanager.register(MemberRuns(READER_ACCOUNT, False, every_page=True), "reader")
+
+
+@functools.cache
+def site_pages() -> frozenset[Path]:
+    return frozenset(page.resolve() for page in pages())
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ that tried (MLflow's telemetry thread, say) is still a packet that would have le
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,3 +172,51 @@ def drop_open_connections() -> None:
     from mlflow.utils.request_utils import _cached_get_request_session
 
     _cached_get_request_session.cache_clear()
+
+
+# -- processes of their own -------------------------------------------------------------
+
+PROCESS_SHIM = '''\
+"""The tests' name resolution in a process of their own (labdocs/network.py): the lab's
+addresses go to the tests' servers, and no other name beyond loopback resolves."""
+
+import socket
+
+_real_getaddrinfo = socket.getaddrinfo
+_REDIRECTS = {redirects!r}
+
+
+def _port(port):
+    if isinstance(port, bytes):
+        port = port.decode()
+    if port in ("http", "https"):
+        return {{"http": 80, "https": 443}}[port]
+    return None if port is None else int(port)
+
+
+def _as_in_the_tests(host, port, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    target = _REDIRECTS.get((name, _port(port)))
+    if target is not None:
+        return _real_getaddrinfo(target[0], target[1], *args, **kwargs)
+    if name not in (None, "127.0.0.1", "localhost", "::1"):
+        raise OSError(f"a test's process resolves only the tests' servers, not {{name}}")
+    return _real_getaddrinfo(host, port, *args, **kwargs)
+
+
+socket.getaddrinfo = _as_in_the_tests
+'''
+
+
+def process_environment(folder) -> dict[str, str]:
+    """What a process of its own (a command a page shows) needs in its environment to reach
+    the lab's address as this one does: a ``sitecustomize`` in ``folder`` that sends each
+    redirected address to its server, and lets no other name beyond loopback resolve. What
+    it trusts and who it signs in as come with the environment, as in this process."""
+    from pathlib import Path
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    shim = Path(folder, "sitecustomize.py")
+    shim.write_text(PROCESS_SHIM.format(redirects=dict(_redirects)))
+    paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(paths)}

@@ -21,7 +21,7 @@ NOT_PAGES = ["_build/*", "_inventories/*", "_static/*", "_templates/*"]  # below
 
 # Pages about signing in run against the lab's deployment (deployment.py), not the plain
 # server. Without suffix: they may be reST or MyST. Relative to the repository.
-AUTH_PAGES = ["docs/guides/mlflow/signing-in", "docs/guides/mlflow/notebooks", "docs/admin/*"]
+AUTH_PAGES = ["docs/guides/mlflow/signing-in", "docs/admin/*"]
 
 
 def pages() -> list[Path]:

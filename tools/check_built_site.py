@@ -14,7 +14,13 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-from labdocs.lab import MLFLOW_VERSION
+from labdocs.lab import (
+    LAB_HTTPS_TRACKING_URI,
+    LAB_TRACKING_URI,
+    MLFLOW_VERSION,
+    SERVER,
+    ServerState,
+)
 from tools.problems import report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,6 +238,55 @@ def check_reading_paths(site: Path) -> list[str]:
     return problems
 
 
+# -- one server state: one address, no other state's instructions -------------------------
+
+# Where a site built for the open server may name the secured one: the page that tells members
+# what changes when the admins move it, and the admins' pages, which set it up.
+SAYS_WHAT_CHANGES = ("guides/mlflow/signing-in.html", "admin/")
+# Sentences that fork between the states: each state's pages say what holds now, alone.
+FORKS = re.compile(
+    r"once (?:sign-in is on|the (?:lab's )?server (?:asks|is secured))|if the server asks"
+    r"|until sign-in|before sign-in|with sign-in,",
+    re.IGNORECASE,
+)
+# What only the open server's readers are told.
+OPEN_ONLY = re.compile(r"reachable by anyone|anyone can see|asks no one to sign in", re.I)
+# Notes for a server of MLflow 2 belong to the compatibility page. The logging page keeps its
+# section on logging a model there: the compatibility table's runs name it.
+MLFLOW_2 = re.compile(r"MLflow 2\b")
+MLFLOW_2_PAGES = ("guides/mlflow/compatibility.html", "guides/mlflow/logging.html", "admin/")
+
+
+def page_text(html: str) -> str:
+    """What a reader reads on a page, code included: no tags, no scripts or styles."""
+    page = Page()
+    page.feed(re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.DOTALL))
+    return "".join(page.text)
+
+
+def check_server_state(site: Path, state: ServerState = SERVER) -> list[str]:
+    """Every page as the lab's server is in ``state`` (labdocs/lab.py): its address alone,
+    and none of the other state's instructions."""
+    other = LAB_TRACKING_URI if state.sign_in else LAB_HTTPS_TRACKING_URI
+    problems = []
+    for path in sorted(site.rglob("*.html")):
+        where = str(path.relative_to(site))
+        if where in ("search.html", "contributing.html"):  # contributing: for the site's writers
+            continue
+        text = page_text(path.read_text())
+        if other in text and (state.sign_in or not where.startswith(SAYS_WHAT_CHANGES)):
+            problems.append(f"{where}: shows {other}, the address of the other state")
+        if not where.startswith("admin/"):
+            forks = sorted({m.group().lower() for m in FORKS.finditer(text)})
+            if forks:
+                problems.append(f"{where}: forks between the server's states: {forks}")
+        if state.sign_in and OPEN_ONLY.search(text):
+            problems.append(f"{where}: says the server is open: {OPEN_ONLY.search(text)[0]!r}")
+        if MLFLOW_2.search(text) and not where.startswith(MLFLOW_2_PAGES):
+            problems.append(f"{where}: a note for an MLflow 2 server, not the compatibility page's")
+    return problems
+
+
 def _source_of(built: Path) -> str:
     """The page source (below docs/) that a built page comes from."""
     stem = built.with_suffix("")
@@ -244,8 +299,8 @@ def _source_of(built: Path) -> str:
 def main() -> int:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "html"
     problems = check(site) + check_reader_pass(site) + check_pictures(site)
-    problems += check_reading_order(site) + check_reading_paths(site)
-    return report(problems, f"built site {site}")
+    problems += check_reading_order(site) + check_reading_paths(site) + check_server_state(site)
+    return report(problems, f"built site {site} (the lab's server {SERVER.name})")
 
 
 if __name__ == "__main__":
