@@ -116,6 +116,15 @@ def server_environment() -> tuple[str, ...]:
     return ("tools.mlflow_envs", "server", os.environ.get("DOCS_MLFLOW_SERVER", "lab"))
 
 
+def system_packages(session: nox.Session, name: str) -> None:
+    """What the session needs of Debian's packages: found, else installed with apt-get
+    where nox may (root, or passwordless sudo), else the session stops at once with the
+    one command that would (tools/system_packages.py, which .ci/run and CI use too)."""
+    found = subprocess.run([sys.executable, "-m", "tools.system_packages", name], cwd=HERE)
+    if found.returncode != 0:
+        session.error("Debian packages are missing: the command that installs them is above")
+
+
 class BuiltBeside:
     """Environments that tools build, each in a process of its own, while the session
     installs its own: ``with BuiltBeside(session, tool, ...) as built:`` starts them, and
@@ -153,6 +162,7 @@ class BuiltBeside:
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the site into build/html."""
+    system_packages(session, "docs")
     install(session, "docs.txt")
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", "build/html", *session.posargs)
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
@@ -210,6 +220,7 @@ DEPLOYMENT_DRILLS = ["tests/test_move.py", "tests/test_backup.py", "tests/test_u
 @nox.session(python=PYTHON)
 def doctest(session: nox.Session) -> None:
     """Run every example on the site against a throwaway MLflow server (labdocs/)."""
+    system_packages(session, "doctest")
     # The other environments the tests use are built while this one installs (a first
     # run's wait; a later run finds each unchanged in a moment): the server's; the locked
     # axe-core of tests/test_accessible_html.py; what pages tell members to install, alone
@@ -246,6 +257,7 @@ def deployment_drills(session: nox.Session) -> None:
     """The admin page's move, backup and restore, restarts, upgrade and rollback, each on
     throwaway deployments of examples/deploy/ (labdocs/deployment.py): the doctest session,
     its environment and servers, on those tests (``-- <pytest arguments>`` adds to them)."""
+    system_packages(session, "deployment-drills")
     doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]
     session.run(*doctest, *DEPLOYMENT_DRILLS, *session.posargs)
 
@@ -254,12 +266,14 @@ def deployment_drills(session: nox.Session) -> None:
 def kill_drill(session: nox.Session) -> None:
     """Kill doctest runs as people and CI do (kill -9, Ctrl-C, a dying server); print what
     was left (tools/kill_drill.py). Runs in nox's own Python: it starts nox."""
+    system_packages(session, "kill-drill")
     session.run(sys.executable, "-m", "tools.kill_drill")
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Print the speed and memory figures of doctest and docs (tools/benchmark.py)."""
+    system_packages(session, "bench")
     install(session, "bench.txt")  # the doctest environment, and nox: the benchmark runs it
     session.run("python", "-m", "tools.benchmark", *session.posargs)
 
@@ -268,6 +282,7 @@ def bench(session: nox.Session) -> None:
 def load(session: nox.Session) -> None:
     """Print the requests per second of the lab's deployment as the admin page configures
     it, for 1 and 4 members (tools/benchmark_deployment.py). ``-- --help`` for its options."""
+    system_packages(session, "load")
     install(session, "doctest.txt")
     session.run(
         "python", "-m", "tools.benchmark_deployment", *session.posargs,
@@ -315,6 +330,7 @@ def docs_published(session: nox.Session) -> None:
     ``nox -s docs`` checks the local build, which must have no such link; this checks the
     other way. The repository is a stand-in: the build only writes it into links.
     """
+    system_packages(session, "docs-published")
     install(session, "docs.txt")
     github = {
         "GITHUB_SERVER_URL": "https://github.com",
@@ -344,6 +360,7 @@ def mmpose(session: nox.Session) -> None:
     mmcv (with its compiled ops) and xtcocotools are built from source once, about 17
     minutes on 2 cores, and kept outside the repository (tools/build_mmpose_wheels.py).
     """
+    system_packages(session, "mmpose")
     install(session, "mmpose.txt", *mlflow_under_test())  # drift: DOCS_MLFLOW_CLIENT=latest
     wheels = session.run(
         "python", "-m", "tools.build_mmpose_wheels", silent=True, stderr=None
@@ -390,11 +407,12 @@ def screenshots(session: nox.Session) -> None:
     The pages of RTMPOSE_PICTURE_PAGES are then run again in the mmpose session, whose
     real MMPose stack trains the RTMPose config that their picture shows.
     """
+    system_packages(session, "screenshots")
     pages = session.posargs or ["docs"]
     doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--", *pages]
     session.run(*doctest, env={"DOCS_SCREENSHOTS": "write"})
-    # An RTMPose training on the CPU can outlast an example's 45 s on a loaded machine
-    # (about 2 minutes were measured): the run's limit is raised for it.
+    # An RTMPose training on the CPU (about 2 minutes measured on a loaded machine) comes
+    # near an example's hang bound: the run's bound is raised for it.
     rtmpose = [page for page in RTMPOSE_PICTURE_PAGES if page.startswith(tuple(pages))]
     if rtmpose:
         mmpose_run = [sys.executable, "-m", "nox", "-s", "mmpose", "--", "--timeout=900"]
@@ -412,4 +430,5 @@ def compatibility(session: nox.Session) -> None:
     Each version's environment is built once under .nox/ and reused (tools/mlflow_envs.py);
     pairs run two at a time. DOCS_COMPAT_CLIENTS / DOCS_COMPAT_SERVERS choose the versions.
     """
+    system_packages(session, "compatibility")
     session.run("python", "-m", "tools.compatibility", *session.posargs)

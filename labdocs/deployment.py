@@ -8,8 +8,10 @@ starts exactly those, on loopback, in one folder of the run:
   trust the certificate authority of the lab's real certificate;
 - a PostgreSQL cluster of its own (initdb; a Unix socket in the folder, no network port),
   set up by ``postgres-setup.sql`` with the password typed in as the page says;
-- ``mlflow-server.sh`` with ``basic_auth.ini`` and a ``pgpass`` filled in from the example;
-- nginx in the foreground with ``mlflow.nginx.conf``, its ports and paths the run's.
+- ``mlflow-server.sh`` with ``basic_auth.ini`` and a ``pgpass`` filled in from the example,
+  ``mlflow_lab_auth.py`` copied into the server's Python environment as the page says;
+- nginx in the foreground with ``mlflow.nginx.conf``, its ports and paths the run's, its log
+  files made first as the page makes them.
 
 Only ports, paths and secrets change (``site_config`` says which lines, and fails if a line
 it changes is gone). Each daemon runs in the foreground, in a process group of its own,
@@ -49,6 +51,7 @@ from labdocs.servers import READY_TIMEOUT, SERVER_ENVIRONMENT, ThrowawayServer, 
 DEPLOY = ROOT / "examples" / "deploy"
 START_SCRIPT = DEPLOY / "mlflow-server.sh"
 AUTH_CONFIG = DEPLOY / "basic_auth.ini"
+LAB_AUTH = DEPLOY / "mlflow_lab_auth.py"  # the sign-in check basic_auth.ini names
 NGINX_SITE = DEPLOY / "mlflow.nginx.conf"
 PGPASS = DEPLOY / "pgpass"
 POSTGRES_SETUP = DEPLOY / "postgres-setup.sql"
@@ -254,6 +257,28 @@ http {{
 """
 
 
+def make_log_files(folder: Path) -> None:
+    """The admin page's commands that make the site's log files before nginx does (nginx
+    would make them readable by everyone), run on the run's folder."""
+    page = (ROOT / "docs" / "admin" / "tracking-server.md").read_text()
+    commands = re.findall(r"^install (.*) /dev/null /var/log/nginx/mlflow\.(\w+)\.log$", page, re.M)
+    if sorted(name for _, name in commands) != ["access", "error"]:
+        raise DeploymentError(f"the admin page makes the log files {commands}, not access, error")
+    for options, name in commands:
+        run(["install", *options.split(), "/dev/null", str(folder / f"{name}.log")], "a log file")
+
+
+def install_lab_auth(mlflow: str) -> None:
+    """As the admin page: the lab's sign-in check into the server's Python environment,
+    where MLflow finds it (its purelib folder, beside MLflow)."""
+    python = Path(mlflow).with_name("python")
+    purelib = run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        "finding the server's Python environment",
+    ).stdout.strip()
+    shutil.copyfile(LAB_AUTH, Path(purelib) / LAB_AUTH.name)
+
+
 def site_config(text: str, **values: str) -> str:
     """The admin's site configuration with the run's ports and paths: each line of
     SITE_CHANGES must be there once, or the example changed and this must follow."""
@@ -384,6 +409,7 @@ class Deployment(SignInServer):
 
     def start_mlflow(self, port: int, env: dict | None = None) -> ThrowawayServer:
         """One MLflow process: the admin's script, as systemd starts it."""
+        install_lab_auth(self.mlflow)
         data = self.folder / f"mlflow-{port}"
         data.mkdir(mode=0o700)
         network.allow_port(port)
@@ -430,6 +456,7 @@ class Deployment(SignInServer):
             )
         )
         (folder / "nginx.conf").write_text(NGINX_MAIN.format(folder=folder))
+        make_log_files(folder)
         for port in (self.https_port, self.http_port):
             network.allow_port(port)
         self.nginx = launch(

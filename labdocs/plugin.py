@@ -74,6 +74,7 @@ class Started:
     server: ThrowawayServer | None = None
     examples: list[summary.Example] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # the guard's, in this or any worker
+    failed_at: dict[str, int] = field(default_factory=dict)  # a page run's first failed line
 
     def servers(self) -> list[ThrowawayServer]:
         return [self.server] if self.server is not None else []
@@ -274,17 +275,38 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise KeyboardInterrupt(f"interrupted by {asked[0]}")
     if _a_server_died(item.session):
         pytest.skip(STOPPING)
+    failed_at = item.config.stash[STARTED].failed_at.get(_page_run(item))
+    if failed_at is not None:
+        pytest.skip(f"not run: after the failure at line {failed_at}")
+
+
+def _page_run(item: pytest.Item) -> str | None:
+    """The page run an example belongs to: its Sybil document's collector (a page's own
+    run, or one member's run of it, members.py); None for a test that is no example."""
+    return item.parent.nodeid if getattr(item, "example", None) is not None else None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
+    """A server that died is said once; a skip is reported at its page's line; and after a
+    page's example fails, the page's later examples are not run.
+
+    A page runs top to bottom in one namespace, each example building on what the ones
+    before it did (the run it logged, the tab it opened): after one fails, the later ones
+    would each fail in its own way, or wait out its own bound (a UI name, a hung
+    server), and bury the one failure that matters under dozens. They are skipped,
+    naming the line that failed: the page's first failure answers alone, in seconds.
+    """
     report = yield
     if report.failed and _a_server_died(item.session):  # say that, once, at the end
         report.outcome, report.longrepr = "skipped", (str(item.path), 0, STOPPING)
     example = getattr(item, "example", None)
+    if report.failed and example is not None:
+        item.config.stash[STARTED].failed_at.setdefault(_page_run(item), example.line)
     if report.skipped and example is not None and isinstance(report.longrepr, tuple):
-        # Where the skip is on the page, not where Sybil raised SkipTest.
-        report.longrepr = (example.path, example.line - 1, report.longrepr[2])
+        # Where the skip is on the page, not where Sybil raised SkipTest (a report's line
+        # counts from 1, as the page's do).
+        report.longrepr = (example.path, example.line, report.longrepr[2])
     return report
 
 

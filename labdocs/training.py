@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.progress import run_while_progressing
 
 if TYPE_CHECKING:
     from labdocs.slurm import ThrowawaySlurm
@@ -49,12 +49,17 @@ def training_environment(tracking_uri: str, member: str) -> dict[str, str]:
     }
 
 
-def run_training(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 120):
-    """Run a training to its end; its output is kept for the assertion that needs it."""
-    return subprocess.run(
-        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+# A training in a process of its own (torchrun's workers, Lightning) has hung once none of
+# its processes used CPU time or wrote for this long: a rank waiting on a peer that died,
+# say. Starting Python with torch takes seconds alone and minutes beside other work: it
+# is waited for while it works.
+TRAINING_IDLE_S = 60.0
+
+
+def run_training(argv: list[str], *, env: dict[str, str], cwd: Path):
+    """Run a training to its end, waited for while it progresses; its output is kept for
+    the assertion that needs it."""
+    return run_while_progressing(argv, idle_s=TRAINING_IDLE_S, env=env, cwd=cwd)
 
 
 def runs_of(tracking_uri: str, experiment_name: str) -> list[Run]:

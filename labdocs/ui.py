@@ -30,10 +30,23 @@ from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pictures import lighten
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
-TIMEOUT_S = 20.0  # the UI loads lazily; a name that never shows fails after this
+# The UI loads lazily: a name the page gives may appear only once the server answered. It
+# is absent once the UI has settled: no request of the tab in flight and nothing added to
+# or changed in the page for SETTLED_S. Then the wait ends, however busy the machine.
+SETTLED_S = 2.0
+# A hang: the tab never settles (a request that never ends, a page that redraws forever).
+HANG_S = 120.0
+# Playwright's own waits (a click waiting for its element to take input, a navigation):
+# each a hang when it outlasts this.
+TIMEOUT_S = HANG_S
+# In each page the tab opens, the time of the last change to what it shows.
+WATCH_CHANGES = """
+window.__lastChange = performance.now();
+new MutationObserver(() => { window.__lastChange = performance.now(); })
+    .observe(document, {subtree: true, childList: true, characterData: true});
+"""
 # Roles of things a reader clicks, in the order they are looked for.
 CLICKABLE_ROLES = ["tab", "link", "button", "radio", "menuitem", "checkbox", "option", "switch"]
-TOOLTIP_AFTER_S = 1.5  # how long a name is looked for before icons' tooltips are tried
 PICTURE_MARGIN = 16  # pixels below the last thing a picture frames
 
 
@@ -62,9 +75,60 @@ class UI:
         if self._tab is None:
             self._context = self.browser.new_context()
             self._context.set_default_timeout(TIMEOUT_S * 1000)
-            self._tab = self._context.new_page()
+            self._context.add_init_script(WATCH_CHANGES)
+            tab = self._context.new_page()
+            self._in_flight: set = set()
+            tab.on("request", self._requested)
+            tab.on("requestfinished", lambda request: self._in_flight.discard(request))
+            tab.on("requestfailed", lambda request: self._in_flight.discard(request))
+            self._tab = tab
             self._tab.goto(self.home)
         return self._tab
+
+    def _requested(self, request) -> None:
+        # What the UI shows comes from the server's answers (fetch, XHR) and documents;
+        # a script a worker loads may never report its end to the tab.
+        if request.resource_type in ("fetch", "xhr", "document"):
+            self._in_flight.add(request)
+
+    def settled(self) -> bool:
+        """Nothing in flight and nothing changed on the tab for SETTLED_S: the UI shows
+        what it will show."""
+        if self._in_flight:
+            return False
+        try:
+            since = self.tab.evaluate("performance.now() - (window.__lastChange || 0)")
+        except Exception:  # the tab is between two documents: a navigation under way
+            return False
+        return since >= SETTLED_S * 1000
+
+    def _busy(self) -> str:
+        """What keeps the tab from settling, said."""
+        requests = sorted(f"{r.method} {r.url}" for r in self._in_flight)
+        try:
+            since = self.tab.evaluate("performance.now() - (window.__lastChange || 0)")
+        except Exception:
+            since = 0
+        return f"requests in flight: {requests or 'none'}; last change {since / 1000:.1f} s ago"
+
+    def _wait_for(self, lookup, absent: str):
+        """``lookup()``'s first answer that is not None, looked for until the UI has
+        settled without it (then UIError: ``absent``, with where the tab is) or HANG_S."""
+        started = time.monotonic()
+        while True:
+            found = lookup()
+            if found is not None:
+                return found
+            if self.settled():
+                found = lookup()  # what settled may be what was looked for
+                if found is not None:
+                    return found
+                raise UIError(f"{absent} (on {self.tab.url}, settled: nothing loading or changing)")
+            if time.monotonic() - started > HANG_S:
+                raise UIError(
+                    f"{absent} (on {self.tab.url}, not settled after {HANG_S:.0f} s: {self._busy()})"
+                )
+            self.tab.wait_for_timeout(200)
 
     def open(self, url: str) -> None:
         """Open a URL as a reader pastes it (the lab's; the browser reaches the test server)."""
@@ -115,25 +179,23 @@ class UI:
         return None
 
     def find(self, name: str, where: str = ""):
-        """The visible element named exactly ``name``, waiting for the UI to load it."""
-        deadline = time.monotonic() + TIMEOUT_S
-        tried_tooltips = False
-        while True:
+        """The visible element named exactly ``name``, waiting for the UI to load it: by
+        its name, else (the UI settled without it) by an icon's tooltip, once."""
+        tooltips_tried = False
+
+        def lookup():
+            nonlocal tooltips_tried
             found = self._visible(name)
-            if found is not None:
-                return found
-            # Not by its name: once the page had a moment to load, try the icons' tooltips.
-            if not tried_tooltips and time.monotonic() > deadline - TIMEOUT_S + TOOLTIP_AFTER_S:
-                tried_tooltips = True
+            if found is None and not tooltips_tried and self.settled():
+                tooltips_tried = True  # hovering is slow (each icon without one, 1.5 s): once
                 found = self._by_tooltip(name)
-                if found is not None:
-                    return found
-            if time.monotonic() > deadline:
-                raise UIError(
-                    f"{where}the MLflow UI shows nothing named {name!r} (waited {TIMEOUT_S:.0f} s"
-                    f" on {self.tab.url}). Names it shows there: {self.visible_names()}"
-                )
-            self.tab.wait_for_timeout(200)
+            return found
+
+        absent = f"{where}the MLflow UI shows nothing named {name!r}"
+        try:
+            return self._wait_for(lookup, absent)
+        except UIError as error:
+            raise UIError(f"{error}. Names it shows there: {self.visible_names()}") from None
 
     def visible_names(self) -> list[str]:
         names = []
@@ -154,9 +216,12 @@ class UI:
     def tick(self, *runs: str) -> None:
         """Tick the box in front of each run of the runs table."""
         for run in runs:
-            row = self.tab.get_by_role("row").filter(has=self.tab.get_by_text(run, exact=True))
-            row = row.filter(visible=True).first
-            row.wait_for()
+            rows = self.tab.get_by_role("row").filter(has=self.tab.get_by_text(run, exact=True))
+            rows = rows.filter(visible=True)
+            row = self._wait_for(
+                lambda rows=rows: rows.first if rows.count() else None,
+                f"the MLflow UI shows no row of the run {run!r} to tick",
+            )
             row.locator(".ag-selection-checkbox, input[type=checkbox]").first.click()
 
     # -- what the prose says is shown --------------------------------------------------------
@@ -165,10 +230,10 @@ class UI:
         """Each text is visible, exactly (a run's name, a parameter's value, a file)."""
         for text in texts:
             shown = self.tab.get_by_text(text, exact=True).filter(visible=True)
-            try:
-                shown.first.wait_for(timeout=TIMEOUT_S * 1000)
-            except Exception as error:
-                raise UIError(f"the MLflow UI does not show {text!r} on {self.tab.url}") from error
+            self._wait_for(
+                lambda shown=shown: shown.first if shown.count() else None,
+                f"the MLflow UI does not show {text!r}",
+            )
 
     def chart(self, metric: str, *, runs: list[str], steps: list[int]) -> None:
         """A metric chart: a curve per run (its legend says "run (metric)"), over ``steps``."""

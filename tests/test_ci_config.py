@@ -1,4 +1,5 @@
-"""CI, the workflows and pre-commit call the nox sessions that exist, nothing else."""
+"""CI, the workflows and pre-commit call the nox sessions that exist, nothing else; the
+workflows run what .ci/run runs, set up as .ci/run sets it up: by the sessions themselves."""
 
 import re
 from pathlib import Path
@@ -9,6 +10,11 @@ import yaml
 ROOT = Path(__file__).parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 NOX_CALL = re.compile(r"\bnox\s+-s\s+([\w-]+)")
+CI_SCRIPT = ROOT / ".ci" / "run"
+# Installing system packages or browsers outside tools/system_packages.py.
+OWN_SETUP = re.compile(r"\bapt-get\b|\bapt\s+install\b|playwright\s+install|\bnpm\s+install\b")
+# As .ci/run runs, as root (sudo), with the job's Python on PATH.
+AS_ROOT = re.compile(r"^sudo env \"PATH=\$PATH\" \"HOME=\$HOME\" CI=true ")
 
 
 def nox_sessions() -> set[str]:
@@ -36,6 +42,8 @@ def test_workflow_is_valid_and_calls_existing_sessions(path):
     workflow = yaml.safe_load(path.read_text())
     assert workflow["jobs"], f"{path.name} has no jobs"
     called = {name for run in run_steps(workflow) for name in NOX_CALL.findall(run)}
+    if any(".ci/run" in run for run in run_steps(workflow)):
+        called |= set(NOX_CALL.findall(CI_SCRIPT.read_text()))
     assert called, f"{path.name} runs no nox session"
     assert called <= nox_sessions(), f"{path.name} calls unknown sessions {called - nox_sessions()}"
 
@@ -47,7 +55,7 @@ def test_workflows_cover_the_promised_checks():
         }
         for path in WORKFLOWS
     }
-    assert {"lint", "doctest", "docs"} <= calls["ci.yml"]
+    assert calls["ci.yml"] == set(), "ci.yml runs .ci/run, whose sessions are CI's"
     assert "docs" in calls["pages.yml"]
     assert {"linkcheck", "doctest", "compatibility"} <= calls["drift.yml"]
     assert "latest" in (ROOT / ".github" / "workflows" / "drift.yml").read_text()
@@ -71,3 +79,33 @@ def test_pre_commit_config_is_valid_yaml():
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     hooks = [hook["id"] for repo in config["repos"] for hook in repo["hooks"]]
     assert {"ruff-check", "ruff-format", "sphinx-lint", "ruff-page-examples"} <= set(hooks)
+
+
+def test_ci_workflow_runs_the_ci_script_as_the_lab_s_ci_does():
+    """CI on GitHub is .ci/run, as root, as on the lab's machine: the same setup and the
+    same sessions, which cannot drift apart."""
+    runs = run_steps(yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text()))
+    ci = [run for run in runs if "nox" in run or ".ci/run" in run]
+    assert len(ci) == 1 and AS_ROOT.match(ci[0]) and ci[0].endswith(" bash .ci/run"), ci
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, CI_SCRIPT], ids=lambda p: p.name)
+def test_setup_is_the_sessions_own(path):
+    """No workflow, and not .ci/run, installs Debian packages or browsers itself: each
+    session does (tools/system_packages.py), wherever it runs."""
+    text = path.read_text()
+    steps = [text] if path == CI_SCRIPT else run_steps(yaml.safe_load(text))
+    lines = [line for step in steps for line in step.splitlines()]
+    own = [line for line in lines if OWN_SETUP.search(line) and not line.lstrip().startswith("#")]
+    assert own == [], f"{path.name} sets up packages itself"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_run_the_sessions_that_need_debian_s_packages_as_ci_does(path):
+    """As root, as .ci/run runs them: the deployment's PostgreSQL and the packages' install
+    need it, and a session run otherwise would be tested in a world CI never sees."""
+    from tools.system_packages import SESSIONS
+
+    for run in run_steps(yaml.safe_load(path.read_text())):
+        if set(NOX_CALL.findall(run)) & SESSIONS.keys():
+            assert AS_ROOT.match(run), f"{path.name}: {run}"

@@ -171,18 +171,22 @@ def test_https_with_http2_and_hsts(deployment: Deployment):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith("OK2")  # the body, then HTTP version 2
-    assert "strict-transport-security: max-age=31536000" in done.stdout.lower()
+    assert "strict-transport-security: max-age=63072000" in done.stdout.lower()
 
 
 def test_plain_http_only_redirects_and_never_asks_for_a_password(deployment: Deployment):
+    start_page = _curl("--include", f"http://{LAB_HTTPS_HOST}/", deployment=deployment)
+    assert start_page.stdout.startswith("HTTP/1.1 301"), start_page.stdout
+    assert f"Location: https://{LAB_HTTPS_HOST}/" in start_page.stdout
     plain = _curl(
         "--include",
         f"http://{LAB_HTTPS_HOST}/api/2.0/mlflow/experiments/search",
         deployment=deployment,
     )
-    assert plain.stdout.startswith("HTTP/1.1 301"), plain.stdout
-    assert f"Location: https://{LAB_HTTPS_HOST}/api/2.0/mlflow/experiments/search" in plain.stdout
-    assert "www-authenticate" not in plain.stdout.lower()
+    assert plain.stdout.startswith("HTTP/1.1 403"), plain.stdout
+    assert plain.stdout.endswith(f"use https://{LAB_HTTPS_HOST}\n")
+    for answer in (start_page, plain):
+        assert "www-authenticate" not in answer.stdout.lower()
     secured = _curl("--include", f"{URL}/api/2.0/mlflow/experiments/search", deployment=deployment)
     assert 'www-authenticate: Basic realm="mlflow"' in secured.stdout.lower().replace(
         "basic", "Basic"

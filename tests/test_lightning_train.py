@@ -40,14 +40,13 @@ FORGETS_THE_RUN_ID = "        run_id=None,  # None: a new run"
 def train(folder: Path, server_url: str, member: str, *args: str) -> str:
     done = run_training(
         [sys.executable, TRAINING.name, *args],
-        env=training_environment(server_url, member), cwd=folder, timeout=240,
+        env=training_environment(server_url, member), cwd=folder,
     )  # fmt: skip
     output = f"{done.stdout}\n{done.stderr}"
     assert done.returncode == 0, output
     return output
 
 
-@pytest.mark.timeout(300)  # two trainings, each starting Python with torch and Lightning
 def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     shutil.copy(TRAINING, sandbox)
     member = new_member()

@@ -33,8 +33,16 @@ from labdocs.lab import (
 )
 from labdocs.members import colleague
 from labdocs.pages import DOCS, EXAMPLES, shown_python
+from labdocs.progress import run_while_progressing
 from labdocs.session import NO_TELEMETRY
 
+# A member's script imports torch and logs models (MLflow infers their requirements in a
+# process of its own): 20 s on an idle machine, minutes beside other work. It is waited for
+# while it, or a process it started, uses CPU time or writes; it has hung once it did
+# neither for this long (waiting on a deployment that does not answer, say).
+MEMBER_IDLE_S = 60.0
+# The tests that run one: their bound is a hang of the test's own calls, not the script's.
+RUNS_A_MEMBER_SCRIPT = pytest.mark.timeout(900)
 PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
 QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
 LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"
@@ -94,9 +102,9 @@ def run_as_member(
         "REQUESTS_CA_BUNDLE": str(deployment.ca),
         **NO_TELEMETRY,
     }
-    done = subprocess.run(
-        [str(member_python(name)), "member.py"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=300, **kwargs,
+    done = run_while_progressing(
+        [str(member_python(name)), "member.py"], idle_s=MEMBER_IDLE_S, cwd=folder, env=env,
+        **kwargs,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -129,6 +137,7 @@ def names(requirements: str) -> set[str]:
     return {re.sub(r"[-_.]+", "-", name).lower() for name in found}
 
 
+@RUNS_A_MEMBER_SCRIPT
 def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
     deployment: Deployment, tmp_path: Path
 ):
@@ -150,6 +159,7 @@ def test_the_signing_in_page_s_examples_run_from_a_member_s_machine(
     assert run.data.metrics == {"accuracy": 0.9}
 
 
+@RUNS_A_MEMBER_SCRIPT
 def test_the_quick_start_runs_from_a_member_s_machine(deployment: Deployment, tmp_path: Path):
     """quickstart.py as the page shows it, its address the lab's https one."""
     member = deployment.create_user("quick-starter")
@@ -170,6 +180,7 @@ def test_the_quick_start_runs_from_a_member_s_machine(deployment: Deployment, tm
     assert model.name == "model" and model.source_run_id == run.info.run_id
 
 
+@RUNS_A_MEMBER_SCRIPT
 def test_the_logging_page_s_examples_run_from_a_member_s_machine(
     deployment: Deployment, tmp_path: Path
 ):
@@ -197,10 +208,9 @@ def test_without_the_auth_extra_the_page_s_error():
         "from mlflow.server import get_app_client\n"
         f"get_app_client('basic-auth', tracking_uri={LAB_HTTPS_TRACKING_URI!r})\n"
     )
-    done = subprocess.run(
-        [str(member_python("signing-in")), "-c", code],
+    done = run_while_progressing(
+        [str(member_python("signing-in")), "-c", code], idle_s=MEMBER_IDLE_S,
         env={"PATH": os.environ["PATH"], **NO_TELEMETRY},
-        capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
     error = done.stderr.strip().splitlines()[-1]

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from labdocs.training import (
     EXAMPLES,
     MemberTraining,
@@ -89,7 +87,6 @@ def variant(original: str, replacement: str) -> str:
     return script.replace(original, replacement)
 
 
-@pytest.mark.timeout(300)  # two starts of Python with torch and MMEngine
 def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     training = Training(mlflow_server.url, sandbox, TRAINING.read_text())
     assert training.start(killed="after-epoch-2").returncode == 9
@@ -109,7 +106,6 @@ def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     )
 
 
-@pytest.mark.timeout(300)
 def test_without_the_run_id_the_resumed_training_makes_a_second_run(mlflow_server, sandbox):
     script = variant(HANDS_THE_RUN_ID_ON, "run_id = None")
     training = Training(mlflow_server.url, sandbox, script)
@@ -127,7 +123,6 @@ def test_without_the_run_id_the_resumed_training_makes_a_second_run(mlflow_serve
     )
 
 
-@pytest.mark.timeout(300)
 def test_mmengine_cannot_resume_under_torch_2_6_and_later_without_loading_whole(
     mlflow_server, sandbox
 ):
@@ -141,7 +136,6 @@ def test_mmengine_cannot_resume_under_torch_2_6_and_later_without_loading_whole(
     assert "in load_or_resume" in done.stderr  # MMEngine's resume, not the script's own load
 
 
-@pytest.mark.timeout(300)
 def test_a_training_killed_between_checkpoints_logs_those_iterations_again(mlflow_server, sandbox):
     training = Training(mlflow_server.url, sandbox, TRAINING.read_text())
     assert training.start(killed="after-iteration-12").returncode == 9
@@ -157,7 +151,6 @@ def test_a_training_killed_between_checkpoints_logs_those_iterations_again(mlflo
     )
 
 
-@pytest.mark.timeout(300)
 def test_a_config_that_changes_between_starts_stops_the_resumed_training(mlflow_server, sandbox):
     script = variant('run_name="regression",', 'run_name=time.strftime("%H%M%S"),')
     training = Training(mlflow_server.url, sandbox, "import time\n" + script)

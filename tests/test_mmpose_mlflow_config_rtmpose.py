@@ -131,7 +131,6 @@ def backend_module_on_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the page's config, in a real RTMPose training ------------------------------------
 
 
-@pytest.mark.timeout(300)  # about 20 s alone, a minute or more on a loaded machine
 def test_rtmpose_training_with_the_page_config_reaches_mlflow(sandbox: Path, server):
     name = "rtmpose-m_1xb2-2e_fakecoco-256x192"
     runner = build_runner(write_member_config(sandbox, name, RECIPE.read_text()), sandbox / "w")
@@ -214,7 +213,6 @@ def crash_at_first_validation(sandbox: Path, server, name: str, draw: bool):
     return raised.value
 
 
-@pytest.mark.timeout(300)
 def test_without_the_fix_coco_metric_names_crash_the_first_validation(sandbox: Path, server):
     # MMPose's default: PoseVisualizationHook draws nothing (or its crash would come first).
     error = crash_at_first_validation(sandbox, server, "rtmpose_unfixed_names", draw=False)
@@ -222,7 +220,6 @@ def test_without_the_fix_coco_metric_names_crash_the_first_validation(sandbox: P
     assert str(error) == METRIC_NAME_ERROR
 
 
-@pytest.mark.timeout(300)
 def test_without_the_fix_drawing_validation_images_crashes(sandbox: Path, server):
     error = crash_at_first_validation(sandbox, server, "rtmpose_unfixed_images", draw=True)
     assert type(error) is ValueError, repr(error)

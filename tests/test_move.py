@@ -105,6 +105,10 @@ def test_the_old_server_moves_whole(kind, fresh_deployment, tmp_path: Path):
     )  # fmt: skip
     assert moved.returncode == 0, moved.stdout + moved.stderr
     print(moved.stdout)
+    # The old server kept its artifacts in its artifact folder: nothing to rewrite, and the
+    # database checked afterwards holds no location outside the artifacts.
+    assert "artifact locations rewritten: 0" in moved.stdout
+    assert "locations outside the artifacts in mlflow: 0" in moved.stdout
     deployment.start_mlflow_again()
 
     owners = tmp_path / "owners.csv"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,10 +19,15 @@ import pytest
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages import ROOT
 from labdocs.plugin import SET_BY_LIBRARIES
+from labdocs.progress import run_while_progressing
 
-# A nested session boots a throwaway server of its own (5 s idle, a minute on a loaded
-# machine) before its first example: more than an example's 45 s.
-pytestmark = pytest.mark.timeout(150)
+# A nested session boots a throwaway server of its own (5 s idle, a minute or more beside
+# other work) before its first example. It is waited for while it progresses (NESTED_IDLE_S);
+# this bounds a hang of the test itself.
+pytestmark = pytest.mark.timeout(900)
+# A nested pytest has hung once it (its workers included) used no CPU and wrote nothing for
+# this long: its examples' own bound (timeout=5 in the faulty run) ends each far sooner.
+NESTED_IDLE_S = 120.0
 
 CONFTEST = """
 from sybil import Sybil
@@ -39,7 +43,7 @@ pytest_collect_file = SybilCollection([
 """
 
 
-def run_pytest(folder: Path, pages: dict[str, str], *args: str, timeout: float = 120):
+def run_pytest(folder: Path, pages: dict[str, str], *args: str):
     """Write the pages into ``folder``, run pytest on them; (result, seconds, TMPDIR left)."""
     (folder / "conftest.py").write_text(CONFTEST)
     settings = (ROOT / "pyproject.toml").read_text()  # the site's own pytest settings
@@ -52,9 +56,9 @@ def run_pytest(folder: Path, pages: dict[str, str], *args: str, timeout: float =
     for name in ("PYTEST_CURRENT_TEST", *SET_BY_LIBRARIES):  # as in a new process
         env.pop(name, None)
     started = time.monotonic()
-    done = subprocess.run(
+    done = run_while_progressing(
         [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=timeout,
+        idle_s=NESTED_IDLE_S, cwd=folder, env=env,
     )  # fmt: skip
     return done, time.monotonic() - started, sorted(p.name for p in tmp.iterdir())
 
@@ -126,6 +130,23 @@ FAULTY_PAGES = {
 
            leftover = tempfile.mkdtemp()  # as MLflow's model folders were
         """,
+    "stops.rst": """
+        A failure, then examples that build on it, one of which would wait out its bound:
+
+        .. code-block:: python
+
+           raise RuntimeError("the page's first failure")
+
+        .. code-block:: python
+
+           import time
+
+           time.sleep(600)
+
+        .. code-block:: python
+
+           assert False, "never run"
+        """,
     "test_leaky.py": """
         import os
 
@@ -196,6 +217,20 @@ def test_a_hung_example_fails_after_its_bound(faulty_run):
     assert "Timeout (>5.0s)" in result.stdout
 
 
+def test_after_a_page_s_failure_its_later_examples_are_not_run(faulty_run):
+    """The first failure answers alone: the examples after it, which build on it, are
+    reported as not run, naming its line, and none waits out its bound (the sleep)."""
+    result, _, _ = faulty_run
+    assert outcome(result, "stops.rst:4") == "FAILED"
+    assert "RuntimeError: the page's first failure" in result.stdout
+    for line in (8, 14):
+        skipped = rf"^SKIPPED \[1\] \S*stops\.rst:{line}: not run: after the failure at line 4$"
+        assert re.search(skipped, result.stdout, re.M), result.stdout[-3000:]
+    assert "stops.rst:8" not in re.sub(r"^SKIPPED .*$", "", result.stdout, flags=re.M)
+    # The other pages of the run, in the same worker or not, run as usual.
+    assert outcome(result, "doctest.rst:4") == "PASSED"
+
+
 def test_other_loopback_servers_are_refused(faulty_run):
     result, _, _ = faulty_run
     assert outcome(result, "elsewhere.rst:4") == "FAILED"
@@ -264,5 +299,5 @@ def test_a_test_that_leaves_a_variable_behind_fails_and_the_next_does_not_see_it
 
 def test_one_summary_counts_every_worker_s_examples(faulty_run):
     result, _, _ = faulty_run
-    assert len(re.findall(r"^-+ \d+ examples on 7 pages -+$", result.stdout, re.M)) == 1
+    assert len(re.findall(r"^-+ \d+ examples on 8 pages -+$", result.stdout, re.M)) == 1
     assert "[gw1]" in result.stdout  # two workers ran them

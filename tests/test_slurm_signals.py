@@ -92,7 +92,6 @@ def member_folder(sandbox: Path) -> Path:
     return sandbox
 
 
-@pytest.mark.timeout(90)
 def test_sys_exit_in_the_handler_marks_a_stopped_training_finished(mlflow_server, sandbox):
     script = sandbox / "obvious.py"
     script.write_text(SYS_EXIT_IN_THE_HANDLER)
@@ -104,7 +103,6 @@ def test_sys_exit_in_the_handler_marks_a_stopped_training_finished(mlflow_server
     assert run.info.status == "FINISHED"  # and yet
 
 
-@pytest.mark.timeout(90)
 def test_the_page_ends_a_stopped_training_killed(mlflow_server, member_folder):
     training = Training(member_folder / TRAINING.name, mlflow_server.url, member_folder)
     run_id = training.stop_after(3)
@@ -116,7 +114,6 @@ def test_the_page_ends_a_stopped_training_killed(mlflow_server, member_folder):
     assert (member_folder / "checkpoint-local.pt").exists()
 
 
-@pytest.mark.timeout(90)
 def test_a_signal_during_the_imports_kills_handlers_installed_after_them(mlflow_server, sandbox):
     script = sandbox / "handlers_last.py"
     script.write_text(HANDLERS_AFTER_THE_IMPORTS)
@@ -129,7 +126,6 @@ def test_a_signal_during_the_imports_kills_handlers_installed_after_them(mlflow_
     assert not list(sandbox.glob("checkpoint-*"))
 
 
-@pytest.mark.timeout(90)
 def test_the_pages_handlers_catch_a_signal_during_the_imports(mlflow_server, member_folder):
     training = Training(member_folder / TRAINING.name, mlflow_server.url, member_folder)
     training.start()
@@ -143,7 +139,6 @@ def test_the_pages_handlers_catch_a_signal_during_the_imports(mlflow_server, mem
     assert (member_folder / "checkpoint-local.pt").exists()
 
 
-@pytest.mark.timeout(120)
 def test_a_sigkilled_run_stays_running_and_repeats_steps_from_an_older_checkpoint(
     mlflow_server, member_folder
 ):

@@ -55,7 +55,6 @@ def training(slurm_cluster, mlflow_server, sandbox) -> Training:
     return Training(slurm_cluster, mlflow_server.url, sandbox)
 
 
-@pytest.mark.timeout(180)  # two attempts of a training, each starting Python with torch
 def test_a_preempted_training_goes_on_as_the_same_run(training: Training, slurm_cluster):
     job = training.submit(steps=60)
     run_id = training.wait_for_steps(5)
@@ -74,7 +73,6 @@ def test_a_preempted_training_goes_on_as_the_same_run(training: Training, slurm_
     training.assert_one_finished_run_with_every_step_once(60)
 
 
-@pytest.mark.timeout(180)
 def test_a_requeued_training_goes_on_as_the_same_run(training: Training, slurm_cluster):
     job = training.submit(steps=60)
     run_id = training.wait_for_steps(5)
@@ -91,7 +89,6 @@ def test_a_requeued_training_goes_on_as_the_same_run(training: Training, slurm_c
     training.assert_one_finished_run_with_every_step_once(60)
 
 
-@pytest.mark.timeout(240)  # Slurm signals at its next check of time limits, up to 30 s late
 def test_a_training_warned_of_its_time_limit_requeues_itself(training: Training, slurm_cluster):
     # One minute, signalled 55 s before its end: at Slurm's first check after 5 s, which
     # comes within 35 s. 200 steps of 0.2 s outlast it: the training must requeue itself.

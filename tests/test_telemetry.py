@@ -14,8 +14,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from labdocs.server_versions import find_mlflow
 from labdocs.servers import ThrowawayServer, plain_server_command
 
@@ -73,7 +71,6 @@ def recorded_server(tmp_path: Path, name: str, **env: str | None) -> tuple[Throw
     return server, record
 
 
-@pytest.mark.timeout(150)  # two servers boot inside the test: a minute on a loaded machine
 def test_the_servers_look_up_no_host_beyond_loopback(tmp_path: Path):
     ours, ours_record = recorded_server(tmp_path, "ours")
     control, control_record = recorded_server(

@@ -76,7 +76,7 @@ ALIASES = {
     "lab": (LAB_SERVER_MLFLOW_VERSION, "the lab's"),
     "oldest": (OLDEST_CLIENT, "oldest claimed"),
 }
-EXAMPLE_TIMEOUT = 300  # seconds, for one example (pyproject.toml's 45 s is for one run alone)
+EXAMPLE_TIMEOUT = 300  # seconds, for one example: a hang's bound, as pyproject.toml's
 PAIR_TIMEOUT = 1800  # seconds: a pair's pages take about a minute; a hang is a result too
 # How labdocs/plugin.py reports MLflow log records of level WARNING.
 MLFLOW_WARNED = "MLflow logged warnings while this example ran:"
@@ -213,7 +213,7 @@ def run_pair(client: Version, server: Version) -> dict:
             # own tests (pyproject.toml). MLflow's logged warnings are results ("warned").
             "-W", "always",
             # Two pairs share the cores: log_model's requirement inference, 6 s alone, took
-            # over 45 s (the usual bound) under that load. A cell measures versions, not load.
+            # over 45 s under that load. A cell measures versions, not load.
             "-o", f"timeout={EXAMPLE_TIMEOUT}",
         ]  # fmt: skip
         try:
