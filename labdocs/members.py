@@ -68,6 +68,7 @@ MEMBER_PAGES = [
     "docs/guides/mlflow/logging",
     "docs/guides/mlflow/common-tasks",
     "docs/guides/mlflow/finding-runs",
+    "docs/guides/mlflow/model-registry",
     "docs/guides/mlflow/viewing-results",
     "docs/guides/mlflow/mmpose",
     "docs/guides/mlflow/notebooks",

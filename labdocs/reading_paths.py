@@ -38,7 +38,7 @@ PATHS = (
         tuple(
             GUIDE + page
             for page in (
-                "logging", "common-tasks", "finding-runs", "notebooks", "signing-in",
+                "logging", "common-tasks", "finding-runs", "model-registry", "notebooks", "signing-in",
                 "troubleshooting",
             )
         ),
