@@ -1,8 +1,9 @@
 """Pages and test files that passed, remembered until something they depend on changes.
 
 A file (a page of docs/, with its lab members' runs; or a test module) whose every test
-passed last time is not run again while its key is the same: it is deselected, and the
-summary counts it as passed from cache. Its key is a hash of
+passed last time is not run again while its key is the same: it is not collected (not
+parsed, not imported), and the summary counts its examples, as last collected, as passed
+from cache. Its key is a hash of
 
 - the file itself (a page: its examples and hidden checks are its text);
 - the files it names: a page's ``literalinclude`` files, and any file of the repository
@@ -223,10 +224,9 @@ def environment() -> str:
 @dataclass
 class State:
     keys: Keys
-    passed: dict[str, str]  # the cache's entries, as read
+    passed: dict[str, dict]  # the cache's entries, as read: {file: {key, examples}}
     run_all: bool
     keep: bool  # whether this run may keep what passed
-    from_cache: list[summary.Example] = field(default_factory=list)
     files_from_cache: set[str] = field(default_factory=set)
     collected: dict[str, set[str]] = field(default_factory=dict)  # file: its node ids that ran
     outcomes: dict[str, set[str]] = field(default_factory=dict)  # file: node ids passed
@@ -236,7 +236,15 @@ class State:
         if self.run_all or name not in self.passed:
             return False
         key = self.keys.of(name)
-        return bool(key) and self.passed[name] == key
+        return bool(key) and self.passed[name].get("key") == key
+
+    def from_cache(self) -> list[summary.Example]:
+        """The examples of the files that passed from cache, as they were last collected."""
+        return [
+            (nodeid, kind, str(self.keys.root / name))
+            for name in sorted(self.files_from_cache)
+            for nodeid, kind in self.passed.get(name, {}).get("examples", [])
+        ]
 
 
 STATE = pytest.StashKey[State]()
@@ -263,11 +271,18 @@ def _state(config: pytest.Config) -> State:
         )
         config.stash[STATE] = State(
             keys=Keys(config.rootpath, "" if run_all else environment()),
-            passed={} if cache is None else dict(cache.get(CACHE_ENTRY, {})),
+            passed=_entries(cache),
             run_all=run_all,
             keep=cache is not None and not selecting,
         )
     return config.stash[STATE]
+
+
+def _entries(cache: pytest.Cache | None) -> dict[str, dict]:
+    found = {} if cache is None else cache.get(CACHE_ENTRY, {})
+    if not isinstance(found, dict):
+        return {}
+    return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
 
 
 def _cache(config: pytest.Config) -> pytest.Cache | None:
@@ -328,21 +343,47 @@ def _collected(relative: Path) -> bool:
     return relative.suffix == ".py" and relative.name.startswith("test_")
 
 
-@pytest.hookimpl(tryfirst=True)  # before the summary (plugin.py) writes down the examples
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items) -> None:
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A file that passed, with nothing it depends on changed since, is not collected: not
+    parsed, not imported (its examples are counted from the cache)."""
     state = _state(config)
-    if state.run_all:
+    if state.run_all or not state.passed or not collection_path.is_file():
+        return None
+    name = _selected(config, collection_path)
+    if name is None or not state.fresh(name):
+        return None
+    state.files_from_cache.add(name)
+    return True
+
+
+def _selected(config: pytest.Config, path: Path) -> str | None:
+    """``path`` relative to the root, if the command line selects it (pytest asks about
+    the files beside a file it was given, too)."""
+    path = path.resolve()
+    for arg in config.args:
+        given = Path(config.invocation_params.dir, str(arg).split("::")[0]).resolve()
+        if path == given or path.is_relative_to(given):
+            try:
+                return str(path.relative_to(config.rootpath.resolve()))
+            except ValueError:
+                return None
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before the summary (plugin.py) writes down the examples
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A file named on the command line is collected whatever pytest_ignore_collect says:
+    its tests are deselected instead when it passed before."""
+    state = _state(config)
+    if state.run_all or not state.passed:
         return
     kept, cached = [], []
     for item in items:
-        name = file_of(item.nodeid)
-        (cached if state.fresh(name) else kept).append(item)
-    if not cached:
-        return
-    items[:] = kept
-    config.hook.pytest_deselected(items=cached)
-    state.from_cache = [summary.example(i) for i in cached if getattr(i, "example", None)]
-    state.files_from_cache = {file_of(i.nodeid) for i in cached}
+        (cached if state.fresh(file_of(item.nodeid)) else kept).append(item)
+    if cached:
+        items[:] = kept
+        config.hook.pytest_deselected(items=cached)
+        state.files_from_cache |= {file_of(item.nodeid) for item in cached}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -387,30 +428,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     config = session.config
     state = _state(config)
     if hasattr(config, "workerinput"):  # the controller keeps; a worker says what it skipped
-        config.workeroutput["from_cache"] = [list(e) for e in state.from_cache]
         config.workeroutput["files_from_cache"] = sorted(state.files_from_cache)
         return
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and state.files_from_cache:
+        session.exitstatus = pytest.ExitCode.OK  # everything passed before
     stopped = session.shouldstop or session.shouldfail or exitstatus == pytest.ExitCode.INTERRUPTED
     if not state.keep or stopped:
         return
+    examples: dict[str, list[list[str]]] = {}
+    for nodeid, kind, _ in _examples(config):
+        examples.setdefault(file_of(nodeid), []).append([nodeid, kind])
     entries = dict(state.passed)
     for name, ids in state.collected.items():
         key = state.keys.of(name)
         if key and name not in state.spoiled and ids <= state.outcomes.get(name, set()):
-            entries[name] = key
+            entries[name] = {"key": key, "examples": examples.get(name, [])}
         else:
             entries.pop(name, None)
     _cache(config).set(CACHE_ENTRY, entries)
 
 
+def _examples(config: pytest.Config) -> list[summary.Example]:
+    """The examples this run collected, as the summary counts them (plugin.py)."""
+    from labdocs.plugin import STARTED  # plugin.py imports this module
+
+    started = config.stash.get(STARTED, None)
+    return started.examples if started is not None else []
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """A worker ended: what it left to the cache (every worker leaves the same)."""
-    state = _state(node.config)
     output = getattr(node, "workeroutput", {})
-    if not state.from_cache:
-        state.from_cache = [tuple(e) for e in output.get("from_cache", [])]
-    state.files_from_cache |= set(output.get("files_from_cache", []))
+    _state(node.config).files_from_cache |= set(output.get("files_from_cache", []))
 
 
 def from_cache(config: pytest.Config) -> tuple[list[summary.Example], list[str]]:
@@ -419,4 +469,4 @@ def from_cache(config: pytest.Config) -> tuple[list[summary.Example], list[str]]
     state = config.stash.get(STATE, None)
     if state is None:
         return [], []
-    return state.from_cache, sorted(state.files_from_cache)
+    return state.from_cache(), sorted(state.files_from_cache)

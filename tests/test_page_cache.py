@@ -114,7 +114,7 @@ class Site:
             [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
             cwd=self.folder, env=environ, capture_output=True, text=True, timeout=500,
         )  # fmt: skip
-        output = done.stdout + done.stderr
+        output = f"{done.stdout}{done.stderr}\n(exit status {done.returncode})"
         assert not list(self.tmp.iterdir()), f"left in TMPDIR:\n{output}"
         ran = sorted(set(self.ran.read_text().split())) if self.ran.exists() else []
         return output, ran
@@ -133,10 +133,13 @@ def test_a_page_that_passed_is_not_run_again_and_starts_no_server(fresh_site: Si
     output, ran = run(fresh_site)
     assert ran == ["other", "page"], output
     assert "server started: True" in output, output
+    output, ran = run(fresh_site, "docs/guides/page.rst")  # named, as people run one page
+    assert ran == [], output
     output, ran = run(fresh_site)
     assert ran == [], output
     assert "2 pages passed from cache" in output, output
-    assert "deselected" in output, output
+    assert "code blocks: 2 passed from cache" in output, output  # counted as they ran
+    assert "(exit status 0)" in output, output
     assert "server started: False" in output, output  # nothing to run: no server booted
 
 
