@@ -433,7 +433,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and state.files_from_cache:
         session.exitstatus = pytest.ExitCode.OK  # everything passed before
     stopped = session.shouldstop or session.shouldfail or exitstatus == pytest.ExitCode.INTERRUPTED
-    if not state.keep or stopped:
+    if not state.keep or stopped or config.option.collectonly:  # --co runs nothing
         return
     examples: dict[str, list[list[str]]] = {}
     for nodeid, kind, _ in _examples(config):
