@@ -194,3 +194,37 @@ def test_a_partial_run_keeps_nothing(fresh_site: Site):
     assert ran == ["page"] and "3 passed" in output, output
     output, ran = run(fresh_site)
     assert ran == ["other", "page"], output
+
+
+def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
+    """A test module depends on the pages and examples its strings name; one that lists
+    the repository's files depends on them all."""
+    from labdocs.page_cache import Keys
+
+    files = {
+        "tests/test_named.py": 'PAGE = DOCS / "guides" / "page.rst"\nSCRIPT = "examples/shown.py"\n',
+        "tests/test_lists.py": 'PAGES = sorted((ROOT / "docs").rglob("*.rst"))\n',
+        "docs/guides/page.rst": PAGE,
+        "docs/guides/other.rst": OTHER_PAGE,
+        "examples/shown.py": SHOWN,
+        "tools/helper.py": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+    def keys() -> dict[str, str]:
+        found = Keys(tmp_path, "the environment")
+        return {name: found.of(name) for name in ("tests/test_named.py", "tests/test_lists.py")}
+
+    for edited, changed in [
+        ("docs/guides/other.rst", {"tests/test_lists.py"}),
+        ("docs/guides/page.rst", {"tests/test_named.py", "tests/test_lists.py"}),
+        ("examples/shown.py", {"tests/test_named.py", "tests/test_lists.py"}),
+        ("tools/helper.py", {"tests/test_named.py", "tests/test_lists.py"}),
+        ("tests/test_named.py", {"tests/test_named.py", "tests/test_lists.py"}),
+    ]:
+        before = keys()
+        (tmp_path / edited).write_text((tmp_path / edited).read_text() + "# edited\n")
+        after = keys()
+        assert {name for name in before if before[name] != after[name]} == changed, edited
