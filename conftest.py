@@ -12,10 +12,12 @@ from labdocs.pages import AUTH_PAGES, NOT_PAGES
 from labdocs.parsers import parsers
 from labdocs.state_pages import document_types
 
-# members: who runs a page, and the member pages run by two lab members, signed in to the
-# lab's deployment (their own Sybil collectors); slurm: a throwaway Slurm, for the
+# page_cache (first: plugin imports it): the pages and tests that passed, not run again
+# until what they depend on changes; members: who runs a page, and the member pages run
+# by two lab members, signed in to the lab's deployment (their own Sybil collectors); slurm: a throwaway Slurm, for the
 # trainings run as batch jobs; deployment_plugin: the lab's deployment (examples/deploy/).
 pytest_plugins = [
+    "labdocs.page_cache",
     "labdocs.plugin",
     "labdocs.members",
     "labdocs.slurm_plugin",

@@ -33,7 +33,7 @@ import pytest
 from sybil.example import SybilFailure
 from sybil.integration.pytest import SybilItem
 
-from labdocs import network, summary
+from labdocs import network, page_cache, summary
 from labdocs.browser import Browser, NoBrowser, find_chromium
 from labdocs.interrupts import Interruptions
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
@@ -93,6 +93,8 @@ def controller(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path reads --basetemp
 def pytest_configure(config: pytest.Config) -> None:
+    # Before anything moves: whether the run leaves a test to run that needs the server.
+    start_now = page_cache.servers_needed(config)
     interruptions = Interruptions()
     interruptions.install()
     try:
@@ -109,9 +111,17 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     network.install_guard()
     SybilItem._traceback_filter = _sybil_traceback_filter(SybilItem._traceback_filter)
-    if not config.option.collectonly:
+    if not config.option.collectonly and start_now:
+        _start_server(started)
+
+
+def _start_server(started: Started) -> ThrowawayServer:
+    """The throwaway server, booting: at configure time when tests will need it (it boots
+    while pytest collects), else when a test first asks (page_cache.py)."""
+    if started.server is None:
         started.server = ThrowawayServer.start(plain_server_command(find_mlflow()))
         network.redirect(LAB_TRACKING_URI, started.server.url)
+    return started.server
 
 
 def _sybil_traceback_filter(original):
@@ -151,9 +161,13 @@ def _ready(request: pytest.FixtureRequest, server: ThrowawayServer) -> None:
 @pytest.fixture(scope="session")
 def mlflow_server(request: pytest.FixtureRequest) -> ThrowawayServer:
     """The throwaway server, ready. Checks ask it what the examples did."""
-    server = request.config.stash[STARTED].server
-    if server is None:
-        pytest.fail("no throwaway MLflow server was started (collect-only run?)")
+    if request.config.option.collectonly:
+        pytest.fail("no throwaway MLflow server is started in a collect-only run")
+    try:
+        server = _start_server(request.config.stash[STARTED])
+    except ServerError as error:
+        _stop(request.session, str(error))
+        pytest.skip(STOPPING)
     _ready(request, server)
     return server
 
@@ -387,7 +401,7 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     started = config.stash[STARTED]
-    summary.write(terminalreporter, started.examples)
+    summary.write(terminalreporter, started.examples, *page_cache.from_cache(config))
     if started.refused:
         terminalreporter.write_sep("!", "the network guard refused connections", red=True)
         for what in dict.fromkeys(started.refused):

@@ -56,18 +56,35 @@ def examples_of(ids: list[str], root: Path) -> list[Example]:
     return found
 
 
-def write(terminalreporter, examples: list[Example]) -> None:
-    """``N examples on M pages``, then a line per kind with its outcomes."""
-    if not examples:
+def write(
+    terminalreporter,
+    examples: list[Example],
+    from_cache: list[Example] = (),
+    files_from_cache: list[str] = (),
+) -> None:
+    """``N examples on M pages``, then a line per kind with its outcomes; the examples of
+    the pages that passed before, with nothing changed since, count as passed from cache
+    (page_cache.py), and a line says how many pages and test files so passed."""
+    if not examples and not files_from_cache:
         return
     outcome_of = outcomes(terminalreporter)
+    outcome_of.update((nodeid, "passed from cache") for nodeid, _, _ in from_cache)
+    everything = [*examples, *from_cache]
     table: dict[str, Counter[str]] = {}
-    for nodeid, kind, _ in examples:
+    for nodeid, kind, _ in everything:
         table.setdefault(kind, Counter())[outcome_of.get(nodeid, "not run")] += 1
-    pages = {page for _, _, page in examples}
+    pages = {page for _, _, page in everything}
     terminalreporter.write_sep(
-        "-", f"{plural(len(examples), 'example')} on {plural(len(pages), 'page')}"
+        "-", f"{plural(len(everything), 'example')} on {plural(len(pages), 'page')}"
     )
     for kind, counts in sorted(table.items()):
         line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         terminalreporter.write_line(f"{kind:>18}: {line}")
+    if files_from_cache:
+        cached_pages = [f for f in files_from_cache if not f.endswith(".py")]
+        tests = len(files_from_cache) - len(cached_pages)
+        terminalreporter.write_line(
+            f"{plural(len(cached_pages), 'page')} passed from cache"
+            + (f", and {plural(tests, 'test file')}" if tests else "")
+            + ": nothing they depend on changed since (--all runs them)"
+        )
