@@ -686,14 +686,15 @@ def test_the_database_password_reaches_no_log_and_no_command_line():
             env={**os.environ, "PGPASSWORD": password}, capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert signed_in.stdout == "mlflow\n", signed_in.stderr  # the password was set
-        log = postgres.log.read_text()
-        assert "LOG:  statement: ALTER USER mlflow PASSWORD 'SCRAM-SHA-256$" in log
         holding = [
             str(path)
             for path in folder.rglob("*")
             if path.is_file() and password.encode() in path.read_bytes()
         ]
         assert holding == [] and seen == []
+        # What PostgreSQL got, and logged: the password's SCRAM hash.
+        log = postgres.log.read_text()
+        assert "LOG:  statement: ALTER USER mlflow PASSWORD 'SCRAM-SHA-256$" in log
     finally:
         watching.set()
         if postgres.process is not None:
