@@ -626,6 +626,14 @@ def test_postgres_is_debian_s_cluster_with_the_page_s_line(deployment: Deploymen
         ["local", "all", "all", "peer"],
     ]
     assert ["host", "all", "all", "127.0.0.1/32", "scram-sha-256"] in rules  # Debian's, kept
+    # Debian's peer line still signs in every other database: root as `mlflow`, refused.
+    refused = subprocess.run(
+        ["psql", "--no-psqlrc", "-h", str(deployment.postgres.folder), "-U", "mlflow", "-d",
+         "postgres", "-c", "select 1"],
+        env={**os.environ, "PGPASSFILE": str(deployment.etc / "pgpass")},
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert 'FATAL:  Peer authentication failed for user "mlflow"' in refused.stderr
     page = ADMIN_PAGE.read_text()
     assert f"sed -i '{PG_HBA_SED}' /etc/postgresql/15/main/pg_hba.conf" in page
     assert f"\n{PG_HBA_LINE}\n" in page
