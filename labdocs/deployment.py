@@ -6,18 +6,21 @@ starts exactly those, on loopback, in one folder of the run:
 - a certificate for the lab's host name from a throwaway CA (openssl), which the clients
   of the run trust (``MLFLOW_TRACKING_SERVER_CERT_PATH`` and its kin), as members' machines
   trust the certificate authority of the lab's real certificate;
-- a PostgreSQL cluster of its own (initdb; a Unix socket in the folder, no network port),
-  set up by ``postgres-setup.sql`` with the password typed in as the page says;
-- ``mlflow-server.sh`` with ``basic_auth.ini`` and a ``pgpass`` filled in from the example,
-  ``mlflow_lab_auth.py`` copied into the server's Python environment as the page says;
+- a PostgreSQL cluster as Debian makes one (pg_createcluster), changed only by the page's
+  conf.d file and pg_hba.conf line, its socket in the folder, set up by
+  ``postgres-setup.sql`` with the password typed in as the page says;
+- ``mlflow-server.sh`` as mlflow.service starts it: its umask, environment and
+  credentials (the page's secret files), read from the unit file, with ``basic_auth.ini``
+  and ``mlflow_lab_auth.py`` copied into the server's Python environment as the page says;
 - nginx in the foreground with ``mlflow.nginx.conf``, its ports and paths the run's, its log
   files made first as the page makes them.
 
-Only ports, paths and secrets change (``site_config`` says which lines, and fails if a line
-it changes is gone). Each daemon runs in the foreground, in a process group of its own,
-under the watchdog (processes.watched): when the owner ends, however it ends, the groups end and
-the folder goes (PostgreSQL's watchdog owns the whole folder). Secrets are generated per
-run and written only into the folder, mode 600.
+Where the run must differ from the lab's machine is said in one place, below the constants
+(and for nginx, ``site_config``, which fails if a line it changes is gone). Each daemon runs
+in the foreground, in a process group of its own, under the watchdog (processes.watched):
+when the owner ends, however it ends, the groups end and the folder goes (PostgreSQL's
+watchdog owns the whole folder). Secrets are generated per run and written only into the
+folder, mode 600.
 
 The lab's address for the secured server is ``LAB_HTTPS_TRACKING_URI``: the network guard
 sends its host (port 443, and 80 for plain http) to nginx's loopback ports.
@@ -54,8 +57,8 @@ AUTH_CONFIG = DEPLOY / "basic_auth.ini"
 LAB_AUTH = DEPLOY / "mlflow_lab_auth.py"  # the sign-in check basic_auth.ini names
 NGINX_SITE = DEPLOY / "mlflow.nginx.conf"
 PGPASS = DEPLOY / "pgpass"
+UNIT = DEPLOY / "mlflow.service"
 POSTGRES_SETUP = DEPLOY / "postgres-setup.sql"
-PG_BIN = Path(os.environ.get("DOCS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
 # What trusts the throwaway CA: MLflow's client, requests (a page calls it), curl, Python's ssl.
 CA_VARIABLES = (
@@ -64,6 +67,36 @@ CA_VARIABLES = (
     "CURL_CA_BUNDLE",
     "SSL_CERT_FILE",
 )
+
+
+# == Where the tests' deployment differs from the lab's machine: here, and nowhere else ==
+# Everything else is Debian's or the admin page's. PostgreSQL: pg_createcluster writes
+# postgresql.conf and pg_hba.conf from the package's templates, and then only the page's
+# lines change them (POSTGRES_CONF, PG_HBA_LINE). MLflow: the start script runs with the
+# umask, environment and credentials directory that mlflow.service gives it (UNIT).
+# - Every file is in the run's folder: /etc/postgresql/<version>/main, /var/lib/postgresql,
+#   /var/run/postgresql and /var/log/postgresql are pg_createcluster's options (and
+#   PG_CLUSTER_CONF_ROOT, which also keeps it from telling systemd and apt); /etc/mlflow,
+#   /srv/mlflow and /run/credentials are folders of the run (``etc``, ``srv``,
+#   ``credentials``), which the scripts' LAB_* variables name.
+# - The daemons run in the foreground under the run's watchdog, not under systemd. So
+#   mlflow.service's sandbox (ProtectSystem=, SystemCallFilter= and the like) is not
+#   applied, only rated (systemd-analyze security), and its account is root, not `mlflow`,
+#   which this machine does not have (its /etc/passwd stays as it is).
+# - /opt/mlflow/bin in the unit's PATH is the MLflow under test, MLflow listens on a free
+#   loopback port (not 5000), and PrivateTmp= is a TMPDIR of the run.
+# - PostgreSQL skips fsync (initdb's too: -N): a throwaway cluster need not survive a power
+#   cut.
+POSTGRES_TEST_INITDB_OPTIONS = ["-N"]
+POSTGRES_TEST_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
+UNIT_TEST_PATHS = {"/opt/mlflow/bin": "{mlflow_bin}", "/etc/mlflow/": "{etc}/"}
+
+POSTGRES_CLUSTER = "main"
+# The admin page's changes: its conf.d file, and its line for pg_hba.conf, which its sed
+# command puts above Debian's `local all all peer` (the first line that matches decides).
+POSTGRES_CONF = DEPLOY / "postgresql.mlflow.conf"
+PG_HBA_LINE = "local   mlflow,mlflow_auth   mlflow   scram-sha-256"
+PG_HBA_SED = f"/^local \\+all \\+all \\+peer/i {PG_HBA_LINE}"
 
 
 class DeploymentError(ServerError):
@@ -131,14 +164,22 @@ def public_key_pin(cert: Path) -> str:
 
 
 def launch(
-    name: str, argv: list[str], folder: Path, *, port: int = 0, env: dict | None = None
+    name: str,
+    argv: list[str],
+    folder: Path,
+    *,
+    port: int = 0,
+    env: dict | None = None,
+    inherit: bool = True,
 ) -> ThrowawayServer:
-    """Run ``argv`` in a process group of its own under the watchdog, its log in ``folder``.
+    """Run ``argv`` in a process group of its own under the watchdog, its log in ``folder``;
+    with this process's environment and ``env``, or (not ``inherit``) ``env`` alone.
 
     The watchdog removes ``folder`` when its owner ends; ``stop()`` ends the group, then
     removes it.
     """
-    server_env = {**os.environ, **SERVER_ENVIRONMENT, "TMPDIR": str(folder), **(env or {})}
+    inherited = {**os.environ, **SERVER_ENVIRONMENT} if inherit else {}
+    server_env = {**inherited, "TMPDIR": str(folder), **(env or {})}
     server_env = {name: value for name, value in server_env.items() if value is not None}
     process = processes.watched(folder, argv, folder / "server.log", server_env)
     return ThrowawayServer(name, port, folder, process)
@@ -149,36 +190,76 @@ def as_postgres(*argv) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *map(str, argv)]
 
 
-class Postgres:
-    """A PostgreSQL cluster of the run's own: socket only, in ``folder``."""
+def postgres_bin() -> Path:
+    """The folder of the installed PostgreSQL's programs: ``DOCS_PG_BIN`` if set, else the
+    newest major version of Debian's packages (/usr/lib/postgresql/<major>/bin)."""
+    if os.environ.get("DOCS_PG_BIN"):
+        return Path(os.environ["DOCS_PG_BIN"])
+    found = [
+        path.parent
+        for path in Path("/usr/lib/postgresql").glob("*/bin/postgres")
+        if path.parent.parent.name.isdigit()
+    ]
+    if not found:
+        raise DeploymentError(
+            "no PostgreSQL server in /usr/lib/postgresql/<version>/bin: install Debian's "
+            "postgresql package, or name its programs' folder in DOCS_PG_BIN"
+        )
+    return max(found, key=lambda path: int(path.parent.name))
 
-    def __init__(self, folder: Path) -> None:
+
+def postgres_version(bin_folder: Path) -> str:
+    """The major version of the PostgreSQL in ``bin_folder`` (``postgres --version``)."""
+    answer = run([str(bin_folder / "postgres"), "--version"], "postgres --version").stdout
+    found = re.search(r"\) (\d+)", answer)
+    if not found:
+        raise DeploymentError(f"no version in {answer!r}")
+    return found[1]
+
+
+class Postgres:
+    """A PostgreSQL cluster of the run's own, made as Debian makes one, in ``folder``: its
+    socket in ``folder``, its log ``folder/server.log``."""
+
+    def __init__(self, folder: Path, settings: dict[str, str] | None = None) -> None:
         self.folder = folder  # its socket lives here too
-        self.data = folder / "data"
+        self.bin = postgres_bin()
+        self.version = postgres_version(self.bin)
+        self.conf_root = folder / "postgresql"  # /etc/postgresql
+        self.config = self.conf_root / self.version / POSTGRES_CLUSTER
+        self.data = folder / "data"  # /var/lib/postgresql/<version>/main
+        self.log = folder / "server.log"  # /var/log/postgresql/postgresql-<version>-main.log
+        self.settings = {**POSTGRES_TEST_SETTINGS, **(settings or {})}
         self.process: ThrowawayServer | None = None
 
     def init(self) -> None:
+        """pg_createcluster, as apt's postgresql package runs it for its main cluster, then
+        the admin page's changes."""
         shutil.chown(self.folder, "postgres", "postgres")
         run(
-            as_postgres(PG_BIN / "initdb", "-D", self.data, "-A", "peer", "-N", "-E", "UTF8"),
-            "initdb of the throwaway PostgreSQL cluster",
-        )
-        # As the lab's Debian cluster: the superuser by its account (peer), everyone else
-        # by password (scram-sha-256), through the local socket only.
-        (self.data / "pg_hba.conf").write_text(
-            "local all postgres peer\nlocal all all scram-sha-256\n"
-        )
+            ["pg_createcluster", "--datadir", self.data, "--socketdir", self.folder,
+             "--logfile", self.log, "--start-conf", "manual", self.version, POSTGRES_CLUSTER,
+             "--", *POSTGRES_TEST_INITDB_OPTIONS],
+            "pg_createcluster of the throwaway PostgreSQL cluster",
+            env={**os.environ, "PG_CLUSTER_CONF_ROOT": str(self.conf_root)},
+        )  # fmt: skip
+        page_conf = self.config / "conf.d" / "mlflow.conf"
+        shutil.copyfile(POSTGRES_CONF, page_conf)
+        shutil.chown(page_conf, "postgres", "postgres")
+        hba = self.config / "pg_hba.conf"
+        run(["sed", "-i", PG_HBA_SED, hba], "the admin page's sed on pg_hba.conf")
+        if hba.read_text().count(PG_HBA_LINE) != 1:
+            raise DeploymentError(f"the admin page's sed did not add {PG_HBA_LINE!r} once")
 
     def start(self) -> None:
+        settings = [
+            arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")
+        ]
         self.process = launch(
             "PostgreSQL (throwaway cluster)",
-            as_postgres(
-                PG_BIN / "postgres", "-D", self.data,
-                "-c", "listen_addresses=", "-c", f"unix_socket_directories={self.folder}",
-                "-c", "fsync=off", "-c", "full_page_writes=off",
-            ),
-            self.folder,
-        )  # fmt: skip
+            as_postgres(self.bin / "postgres", "-D", self.config, *settings),
+            self.folder,  # its output is self.log, as pg_ctlcluster's -l
+        )
         deadline = time.monotonic() + 60
         while run_ok(["pg_isready", "-q", "-h", str(self.folder)]) is False:
             if self.process.exit_status() is not None:
@@ -191,24 +272,25 @@ class Postgres:
         return self.process.log_tail() if self.process else ""
 
     def psql(self, *args: str, database: str = "postgres", stdin: str = "") -> str:
-        """psql as the superuser, stopping at the first error."""
+        """psql as the superuser, stopping at the first error. Without a terminal (a session
+        of its own), what psql would ask at the terminal it reads from ``stdin``."""
         command = as_postgres(
             "psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-h", self.folder, "-d", database, *args
         )
-        return run(command, f"psql {' '.join(args)}", input=stdin).stdout
+        return run(command, f"psql {' '.join(args)}", input=stdin, start_new_session=True).stdout
 
     def setup(self, password: str) -> None:
-        """The admin page's postgres-setup.sql, the password typed in at its prompt."""
+        """The admin page's postgres-setup.sql, the password typed in twice at its prompt."""
         script = self.folder / POSTGRES_SETUP.name
         shutil.copyfile(POSTGRES_SETUP, script)  # readable by postgres, in its own folder
         shutil.chown(script, "postgres", "postgres")
-        self.psql("-f", str(script), stdin=password + "\n")
+        self.psql("-f", str(script), stdin=f"{password}\n{password}\n")
 
     def restart(self) -> None:
         """Stop (fast shutdown: clients are cut off) and start again, keeping the data."""
         assert self.process is not None
         run(
-            as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"),
+            as_postgres(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"),
             "pg_ctl stop",
         )
         self.process.process.wait(timeout=30)
@@ -217,6 +299,58 @@ class Postgres:
 
 def run_ok(argv: list[str]) -> bool:
     return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+
+# -- the unit: what systemd gives the start script ----------------------------------------
+
+
+@dataclass
+class Unit:
+    """What mlflow.service gives the start script: its umask, environment and credentials
+    (name: the file on the lab's machine)."""
+
+    exec_start: str
+    umask: int
+    environment: dict[str, str]
+    credentials: dict[str, str]
+
+    @classmethod
+    def read(cls, path: Path = UNIT) -> Unit:
+        settings = service_settings(path.read_text())
+        values = dict(settings)  # the last of a repeated setting, as systemd
+        environment, credentials = {}, {}
+        for name, value in settings:
+            if name == "Environment":
+                if any(quote in value for quote in "\"'\\"):
+                    raise DeploymentError(f"{path.name}: quoted Environment= is not read here")
+                environment.update(word.split("=", 1) for word in value.split())
+            elif name == "LoadCredential":
+                credential, _, source = value.partition(":")
+                credentials[credential] = source
+        return cls(values["ExecStart"], int(values["UMask"], 8), environment, credentials)
+
+
+def service_settings(text: str) -> list[tuple[str, str]]:
+    """The [Service] section's settings, in order, a repeated one each time."""
+    found, section = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "Service":
+            name, _, value = line.partition("=")
+            found.append((name.strip(), value.strip()))
+    return found
+
+
+def on_this_machine(value: str, **paths: str) -> str:
+    """A path or PATH of the unit, with the lab's folders that the tests move (UNIT_TEST_PATHS)
+    moved."""
+    for lab, here in UNIT_TEST_PATHS.items():
+        value = value.replace(lab, here.format(**paths))
+    return value
 
 
 # -- nginx --------------------------------------------------------------------------
@@ -359,10 +493,10 @@ class Deployment(SignInServer):
             etc.mkdir(mode=0o700)
             make_certificates(etc)
             shutil.copyfile(etc / "ca.pem", deployment.ca)
-            (etc / "pgpass").write_text(
-                PGPASS.read_text().replace("<database password>", deployment.database_secret)
-            )
-            (etc / "pgpass").chmod(0o600)
+            # /etc/mlflow's secrets, as the admin page makes them: root's, mode 600.
+            for name, text in deployment.secret_files().items():
+                (etc / name).write_text(text)
+                (etc / name).chmod(0o600)
             shutil.copyfile(AUTH_CONFIG, etc / AUTH_CONFIG.name)
             (deployment.folder / "srv").mkdir(mode=0o700)  # /srv/mlflow, as the page makes it
             # The first process alone: on an empty database it creates MLflow's tables, and a
@@ -386,6 +520,14 @@ class Deployment(SignInServer):
         """What /etc/mlflow and /etc/ssl hold on the lab's machine."""
         return self.folder / "etc"
 
+    def secret_files(self) -> dict[str, str]:
+        """The files of /etc/mlflow that hold secrets, and what the admin page puts in them."""
+        return {
+            "flask-secret-key": self.flask_key + "\n",
+            "admin-password": self.admin.password + "\n",
+            "pgpass": PGPASS.read_text().replace("<database password>", self.database_secret),
+        }
+
     def script_environment(self) -> dict[str, str]:
         """What the admin's scripts find on the lab's machine in /etc/mlflow and /srv/mlflow
         (their defaults), here: the run's paths, and the server's MLflow on PATH."""
@@ -397,6 +539,40 @@ class Deployment(SignInServer):
             "PATH": os.pathsep.join([str(Path(self.mlflow).parent), os.environ["PATH"]]),
         }
 
+    def unit_environment(self, unit: Unit, folder: Path, port: int) -> dict[str, str]:
+        """The environment systemd gives the start script (mlflow.service's, for the account
+        whose home is /srv/mlflow), with the run's paths (UNIT_TEST_PATHS)."""
+        paths = {"mlflow_bin": str(Path(self.mlflow).parent), "etc": str(self.etc)}
+        srv = str(self.folder / "srv")
+        return {
+            "LANG": "C.UTF-8",
+            "HOME": srv,
+            "LOGNAME": "mlflow",
+            "USER": "mlflow",
+            "SHELL": "/usr/sbin/nologin",
+            **{name: on_this_machine(value, **paths) for name, value in unit.environment.items()},
+            "CREDENTIALS_DIRECTORY": str(folder / "credentials"),
+            "LAB_MLFLOW_DIR": srv,
+            "LAB_PG_SOCKET_DIR": str(self.postgres.folder),
+            "LAB_MLFLOW_AUTH_CONFIG": str(self.etc / AUTH_CONFIG.name),
+            "LAB_MLFLOW_PORT": str(port),
+        }
+
+    def load_credentials(
+        self, unit: Unit, folder: Path, changed: dict[str, str | None] | None = None
+    ) -> None:
+        """The credentials directory systemd makes for the service (LoadCredential=): a
+        folder only its account can read, each file a copy of the one the unit names.
+        ``changed``: other contents, or (None) a file left out."""
+        credentials = folder / "credentials"
+        credentials.mkdir(mode=0o700)
+        paths = {"mlflow_bin": "", "etc": str(self.etc)}
+        for name, source in unit.credentials.items():
+            text = (changed or {}).get(name, Path(on_this_machine(source, **paths)).read_text())
+            if text is not None:
+                (credentials / name).write_text(text)
+                (credentials / name).chmod(0o400)
+
     def run_script(self, name: str, *args: str) -> str:
         """Run one of the admin's scripts (examples/deploy/) on this deployment; its output."""
         done = subprocess.run(
@@ -407,25 +583,30 @@ class Deployment(SignInServer):
         assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
         return done.stdout
 
-    def start_mlflow(self, port: int, env: dict | None = None) -> ThrowawayServer:
-        """One MLflow process: the admin's script, as systemd starts it."""
+    def start_mlflow(
+        self,
+        port: int,
+        env: dict | None = None,
+        credentials: dict[str, str | None] | None = None,
+    ) -> ThrowawayServer:
+        """One MLflow process: the admin's script, as systemd starts it (mlflow.service's
+        umask, environment and credentials). ``env`` adds to or (None) takes from the
+        environment; ``credentials`` changes what the credential files hold."""
+        unit = Unit.read()
+        if Path(unit.exec_start).name != START_SCRIPT.name:
+            raise DeploymentError(f"{UNIT.name} starts {unit.exec_start}, not {START_SCRIPT.name}")
         install_lab_auth(self.mlflow)
         data = self.folder / f"mlflow-{port}"
         data.mkdir(mode=0o700)
+        self.load_credentials(unit, data, credentials)
         network.allow_port(port)
         return launch(
             f"MLflow server of the deployment (examples/deploy/{START_SCRIPT.name}, port {port})",
-            ["bash", START_SCRIPT],
+            ["sh", "-c", 'umask "$0" && exec bash "$1"', f"{unit.umask:04o}", START_SCRIPT],
             data,
             port=port,
-            env={
-                **self.script_environment(),
-                "LAB_MLFLOW_PORT": str(port),
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_key,
-                "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin.password,
-                **self.mlflow_env,
-                **(env or {}),
-            },
+            env={**self.unit_environment(unit, data, port), **self.mlflow_env, **(env or {})},
+            inherit=False,
         )
 
     def stop_mlflow(self, index: int | None = None) -> None:

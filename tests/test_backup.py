@@ -1,5 +1,8 @@
-"""The admin page's backups, restores and restarts, on throwaway deployments.
+"""The admin page's backups, restores and restarts, on throwaway deployments, as root
+against Debian's PostgreSQL cluster with the page's pg_hba.conf line.
 
+- backup.sh makes the folder it is given (its parent too), and a backup that fails leaves
+  no folder that looks like a backup.
 - A backup taken (examples/deploy/backup.sh) while a member logs, restored
   (restore.sh) into a fresh deployment: every run that had finished before the backup
   started is there whole, with its artifacts.
@@ -9,6 +12,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -18,8 +24,8 @@ import pytest
 from mlflow import MlflowClient
 
 from labdocs import store_summary
-from labdocs.auth import signed_in
-from labdocs.deployment import Deployment
+from labdocs.auth import new_password, signed_in
+from labdocs.deployment import DEPLOY, Deployment
 from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 
@@ -61,6 +67,36 @@ class Training(threading.Thread):
                 self.finished.append((time.monotonic(), run.info.run_id))
         except BaseException as error:  # reported by the test
             self.error = error
+
+
+def test_a_backup_makes_its_folder_and_a_failed_one_looks_like_none(deployment, tmp_path):
+    """As root, as the page runs it: /backup/mlflow/<date> with /backup/mlflow not made yet
+    (its own folder, readable by root only); the same folder again is refused; and with the
+    database refusing the password, no <date> folder is left, only <date>.incomplete."""
+    target = tmp_path / "backup" / "mlflow" / "2026-12-07"
+    deployment.run_script("backup.sh", str(target))
+    for dump in ("mlflow.dump", "mlflow_auth.dump"):
+        assert (target / dump).stat().st_size > 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert sorted(p.name for p in target.parent.iterdir()) == ["2026-12-07"]
+
+    wrong = tmp_path / "wrong-pgpass"
+    wrong.write_text(f"*:5432:*:mlflow:{new_password()}\n")
+    wrong.chmod(0o600)
+    for folder, pgpass, message in (
+        (target, deployment.etc / "pgpass", f"{target}: exists already: give a new folder"),
+        (target.parent / "2026-12-08", wrong, 'password authentication failed for user "mlflow"'),
+    ):
+        done = subprocess.run(
+            ["bash", str(DEPLOY / "backup.sh"), str(folder)],
+            env={**os.environ, **deployment.script_environment(), "PGPASSFILE": str(pgpass)},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode != 0 and message in done.stderr, done.stderr
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "2026-12-07",
+        "2026-12-08.incomplete",
+    ]
 
 
 @pytest.mark.timeout(600)  # two deployments, a backup while logging, a restore

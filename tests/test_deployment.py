@@ -9,15 +9,16 @@ file, what crosses the network, the server's own refusals, and bad input at star
 from __future__ import annotations
 
 import base64
-import configparser
 import http.server
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import stat
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -34,9 +35,15 @@ from labdocs.deployment import (
     AUTH_CONFIG,
     CA_VARIABLES,
     DEPLOY,
+    PG_HBA_LINE,
+    PG_HBA_SED,
     START_SCRIPT,
+    UNIT,
     Deployment,
+    Postgres,
+    let_postgres_through,
     make_certificates,
+    service_settings,
 )
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
 from labdocs.network import allowed_port, drop_open_connections, redirected
@@ -52,10 +59,12 @@ NOT_AUTHENTICATED = (
 )
 PERMISSION_DENIED = "failed with error code 403 != 200. Response body: 'Permission denied'"
 URL = LAB_HTTPS_TRACKING_URI
-SECRETS_OF_THE_SCRIPT = [
-    "MLFLOW_FLASK_SERVER_SECRET_KEY",
-    "MLFLOW_AUTH_ADMIN_PASSWORD",
-]
+CREDENTIALS = {  # what mlflow.service hands the script, from the files the page makes
+    "flask-secret-key": "/etc/mlflow/flask-secret-key",
+    "admin-password": "/etc/mlflow/admin-password",
+    "pgpass": "/etc/mlflow/pgpass",
+}
+MOST_EXPOSED = 2.0  # systemd-analyze security's rating of the unit, at most
 COMPATIBILITY = DOCS / "guides" / "mlflow" / "compatibility.rst"
 TROUBLESHOOTING = DOCS / "guides" / "mlflow" / "troubleshooting.rst"
 UNKNOWN_CA = "certificate verify failed: unable to get local issuer certificate"
@@ -116,20 +125,32 @@ def _child_of(pid: int) -> int:
 
 
 def test_the_systemd_unit_runs_the_script_as_the_page_says():
-    unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.optionxform = str
-    unit.read(DEPLOY / "mlflow.service")
-    service = unit["Service"]
+    settings = service_settings(UNIT.read_text())
+    service = dict(settings)
     assert service["ExecStart"] == "/etc/mlflow/mlflow-server.sh"
     assert service["User"] == service["Group"] == "mlflow"
-    assert service["EnvironmentFile"] == "/etc/mlflow/mlflow.env"
     assert service["Restart"] == "on-failure"
     assert service["UMask"] == "0077"
     assert service["ReadWritePaths"] == "/srv/mlflow"
-    # The environment file holds the two secrets the script reads, and nothing else.
-    names = re.findall(r"^([A-Z_]+)=", (DEPLOY / "mlflow.env").read_text(), re.MULTILINE)
-    assert names == SECRETS_OF_THE_SCRIPT
-    assert all(name in START_SCRIPT.read_text() for name in names)
+    assert "EnvironmentFile" not in service  # secrets are credentials, not environment
+    loaded = dict(v.split(":", 1) for k, v in settings if k == "LoadCredential")
+    assert loaded == CREDENTIALS
+    assert all(name in START_SCRIPT.read_text() for name in loaded)
+
+
+def test_the_unit_is_hardened_as_systemd_rates_it():
+    """`systemd-analyze security` (offline: no systemd needed) rates the unit; the admin page
+    quotes the rating."""
+    done = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", str(UNIT)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    exposure, verdict = float(found[1]), found[2]
+    print(f"systemd-analyze security {UNIT.name}: {exposure} {verdict}")
+    assert exposure <= MOST_EXPOSED, done.stdout
+    assert f"rates it `{found[1]} {verdict}`" in ADMIN_PAGE.read_text()
 
 
 def test_what_the_server_writes_only_its_account_can_read(deployment: Deployment, tmp_path):
@@ -496,47 +517,44 @@ def test_artifacts_are_behind_the_sign_in(deployment: Deployment):
 
 
 def test_the_script_refuses_to_start_without_what_it_needs(deployment: Deployment, tmp_path):
-    """What the admin page says happens when a secret, the password file, the right database
-    password, PostgreSQL itself or (on the first start) the admin's password is missing."""
-    wrong_pgpass = tmp_path / "pgpass"
-    wrong_pgpass.write_text(f"*:5432:*:mlflow:{new_password()}\n")
-    wrong_pgpass.chmod(0o600)
+    """What the admin page says happens when a secret file is empty or missing, the database
+    password is wrong, PostgreSQL is down or (on the first start) the admin's password is
+    missing or short."""
     no_postgres = tmp_path / "no-postgres"
     no_postgres.mkdir()
-    cases = {
-        "MLFLOW_FLASK_SERVER_SECRET_KEY: is not set: see the admin guide": {
-            "MLFLOW_FLASK_SERVER_SECRET_KEY": None
-        },
-        f"{tmp_path}/missing: cannot read the database password: see the admin guide": {
-            "PGPASSFILE": str(tmp_path / "missing")
-        },
-        'FATAL:  password authentication failed for user "mlflow"': {
-            "PGPASSFILE": str(wrong_pgpass)
-        },
+    cases = {  # message: (environment, credentials)
+        "/credentials/flask-secret-key: missing or empty: see the admin guide": (
+            {}, {"flask-secret-key": ""}
+        ),
+        "/credentials/pgpass: missing or empty: see the admin guide": ({}, {"pgpass": None}),
+        'FATAL:  password authentication failed for user "mlflow"': (
+            {}, {"pgpass": f"*:5432:*:mlflow:{new_password()}\n"}
+        ),
         f'connection to server on socket "{no_postgres}/.s.PGSQL.5432" failed: No such file or '
-        "directory\n\tIs the server running locally and accepting connections on that socket?": {
-            "LAB_PG_SOCKET_DIR": str(no_postgres)
-        },
-    }
-    # A first start (no users yet) without, or with too short, an admin password.
-    for name, password in (("no_admin", None), ("short_admin", new_password()[:11])):
-        deployment.postgres.psql("-c", f"CREATE DATABASE {name} OWNER mlflow")
+        "directory\n\tIs the server running locally and accepting connections on that socket?": (
+            {"LAB_PG_SOCKET_DIR": str(no_postgres)}, {}
+        ),
+    }  # fmt: skip
+    # A first start (no users yet) without, or with too short, an admin password: an empty
+    # schema of mlflow_auth for each (the page's pg_hba.conf line names the two databases).
+    for name, password in (("no_admin", ""), ("short_admin", new_password()[:11])):
+        deployment.postgres.psql(
+            "-c", f"CREATE SCHEMA {name} AUTHORIZATION mlflow", database="mlflow_auth"
+        )
         config = tmp_path / f"{name}.ini"
-        config.write_text(AUTH_CONFIG.read_text().replace("@/mlflow_auth", f"@/{name}"))
+        in_schema = f"@/mlflow_auth?options=-csearch_path%%3D{name}"  # %% for configparser
+        config.write_text(AUTH_CONFIG.read_text().replace("@/mlflow_auth", in_schema))
         message = {
             "no_admin": "MLflow Authentication needs a password to create the admin user "
             "'admin', but none is configured",
             "short_admin": "The configured password for the admin user 'admin' is invalid: "
             "Password must be at least 12 characters.",
         }[name]
-        cases[message] = {
-            "LAB_MLFLOW_AUTH_CONFIG": str(config),
-            "MLFLOW_AUTH_ADMIN_PASSWORD": password,
-        }
+        cases[message] = ({"LAB_MLFLOW_AUTH_CONFIG": str(config)}, {"admin-password": password})
     started = {}
-    for message, env in cases.items():
+    for message, (env, credentials) in cases.items():
         port = free_port()
-        process = deployment.start_mlflow(port, env=env)
+        process = deployment.start_mlflow(port, env=env, credentials=credentials)
         started[message] = process
     try:
         for message, process in started.items():
@@ -546,3 +564,151 @@ def test_the_script_refuses_to_start_without_what_it_needs(deployment: Deploymen
     finally:
         for process in started.values():
             process.stop()
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of a process group."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+@pytest.mark.timeout(180)  # one more MLflow process: 15-25 s on a quiet machine
+def test_no_secret_is_inherited_and_the_admin_password_goes_after_the_first_start(
+    deployment: Deployment,
+):
+    """systemd passes the secrets as credentials, not in the environment: the script starts
+    with none. Once the admin's file is emptied (after the first start), no MLflow process
+    holds the admin's password; none ever holds the database password."""
+    port = free_port()
+    process = deployment.start_mlflow(port, credentials={"admin-password": ""})
+    try:
+        deployment.wait_for(process, f"http://127.0.0.1:{port}/health", time.monotonic() + 120)
+        secrets = {
+            "database password": deployment.database_secret,
+            "admin password": deployment.admin.password,
+            "secret key": deployment.flask_key,
+        }
+        # The watchdog stands where systemd does: what it passes on is what systemd gives.
+        given = _environ(process.process.pid)
+        assert given and [name for name, value in secrets.items() if value.encode() in given] == []
+        assert b"CREDENTIALS_DIRECTORY=" in given
+        group = _group(process.process.pid)
+        assert len(group) >= 3  # the watchdog, mlflow server, its workers
+        for pid in group:
+            environ = _environ(pid)
+            assert deployment.admin.password.encode() not in environ, pid
+            assert deployment.database_secret.encode() not in environ, pid
+    finally:
+        process.stop()
+
+
+# -- PostgreSQL: Debian's cluster, changed only by the page's lines --------------------------
+
+
+def test_postgres_is_debian_s_cluster_with_the_page_s_line(deployment: Deployment):
+    """The cluster's pg_hba.conf is pg_createcluster's, with the page's line above Debian's
+    `local all all peer`, put there by the page's own sed command."""
+    hba = (deployment.postgres.config / "pg_hba.conf").read_text()
+    rules = [line.split() for line in hba.splitlines() if line.strip() and line.strip()[0] != "#"]
+    assert rules[:3] == [
+        ["local", "all", "postgres", "peer"],
+        PG_HBA_LINE.split(),
+        ["local", "all", "all", "peer"],
+    ]
+    assert ["host", "all", "all", "127.0.0.1/32", "scram-sha-256"] in rules  # Debian's, kept
+    # Debian's peer line still signs in every other database: root as `mlflow`, refused.
+    refused = subprocess.run(
+        ["psql", "--no-psqlrc", "-h", str(deployment.postgres.folder), "-U", "mlflow", "-d",
+         "postgres", "-c", "select 1"],
+        env={**os.environ, "PGPASSFILE": str(deployment.etc / "pgpass")},
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert 'FATAL:  Peer authentication failed for user "mlflow"' in refused.stderr
+    page = ADMIN_PAGE.read_text()
+    assert f"sed -i '{PG_HBA_SED}' /etc/postgresql/15/main/pg_hba.conf" in page
+    assert f"\n{PG_HBA_LINE}\n" in page
+
+
+def test_postgres_listens_on_its_socket_only(deployment: Deployment):
+    """No TCP port of the cluster's postmaster listens (Debian's default: 127.0.0.1 and ::1,
+    port 5432): the page's conf.d file sets `listen_addresses = ''`."""
+    postmaster = int((deployment.postgres.data / "postmaster.pid").read_text().split()[0])
+    sockets = {
+        os.readlink(fd)[len("socket:[") : -1]
+        for fd in Path(f"/proc/{postmaster}/fd").iterdir()
+        if os.readlink(fd).startswith("socket:[")
+    }
+    listening = []
+    for table in ("tcp", "tcp6"):
+        for row in Path(f"/proc/{postmaster}/net/{table}").read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # state LISTEN, one of its sockets
+                listening.append(f"{table} {fields[1]}")
+    assert sockets, "the postmaster holds no socket: is it PostgreSQL?"
+    assert listening == []
+    assert deployment.postgres.psql("-Atc", "SHOW listen_addresses") == "\n"
+
+
+@pytest.mark.timeout(300)  # a cluster of its own: pg_createcluster, start, setup
+def test_the_database_password_reaches_no_log_and_no_command_line():
+    """postgres-setup.sql, run as the page says, with PostgreSQL logging every statement: the
+    password is in no file of the cluster (its log included), and in no process's command
+    line meanwhile."""
+    folder = Path(tempfile.mkdtemp(prefix="postgres-"))
+    let_postgres_through(folder)
+    postgres = Postgres(folder, {"log_statement": "all"})
+    password = new_password()
+    seen: list[str] = []
+    watching = threading.Event()
+
+    def watch_command_lines() -> None:
+        while not watching.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    if password.encode() in cmdline.read_bytes():
+                        seen.append(cmdline.read_text())
+                except OSError:
+                    pass
+
+    watcher = threading.Thread(target=watch_command_lines, daemon=True)
+    try:
+        postgres.init()
+        postgres.start()
+        watcher.start()
+        postgres.setup(password)
+        watching.set()
+        watcher.join(timeout=30)
+        signed_in = subprocess.run(
+            ["psql", "--no-psqlrc", "-h", str(folder), "-U", "mlflow", "-d", "mlflow", "-Atc",
+             "select current_user"],
+            env={**os.environ, "PGPASSWORD": password}, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert signed_in.stdout == "mlflow\n", signed_in.stderr  # the password was set
+        holding = [
+            str(path)
+            for path in folder.rglob("*")
+            if path.is_file() and password.encode() in path.read_bytes()
+        ]
+        assert holding == [] and seen == []
+        # What PostgreSQL got, and logged: the password's SCRAM hash.
+        log = postgres.log.read_text()
+        assert "LOG:  statement: ALTER USER mlflow PASSWORD 'SCRAM-SHA-256$" in log
+    finally:
+        watching.set()
+        if postgres.process is not None:
+            postgres.process.stop(grace=10.0)
+        shutil.rmtree(folder, ignore_errors=True)

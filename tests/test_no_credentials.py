@@ -48,6 +48,8 @@ def literal_value(line: str) -> str | None:
             continue  # psql's variable, PASSWORD :'name' (examples/deploy/postgres-setup.sql)
         if not value or value.startswith(("$", "<", "#")):
             continue  # empty, a shell variable, a placeholder, a comment
+        if line.lstrip().startswith("LoadCredential="):
+            continue  # systemd's name:file of a credential: where the secret is, not it
         string = STRING.match(value)
         if string:
             text = string["text"]
@@ -134,6 +136,7 @@ def test_a_literal_credential_is_found(line):
 @pytest.mark.parametrize(
     "line",
     [
+        f"LoadCredential=admin-{P.lower()}:/etc/mlflow/admin-{P.lower()}",
         f"export MLFLOW_TRACKING_{P}='<your password>'",
         f"MLFLOW_AUTH_ADMIN_{P}='<admin password>'",
         f"mlflow_tracking_{P.lower()} = <your password>",

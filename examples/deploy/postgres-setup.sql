@@ -1,10 +1,9 @@
 -- The database account and the two databases of the lab's MLflow server. Run once, as
--- PostgreSQL's superuser:   sudo -u postgres psql -v ON_ERROR_STOP=1 -f postgres-setup.sql
--- It asks for the new account's password (the one in /etc/mlflow/pgpass): no password is
--- written into this file or onto a command line.
-\prompt 'Password for the database account mlflow: ' password
-CREATE ROLE mlflow LOGIN PASSWORD :'password';
-\unset password
+-- PostgreSQL's superuser (the admin page says how). \password asks for the account's
+-- password (the one in /etc/mlflow/pgpass) twice, and sends PostgreSQL only its SCRAM
+-- hash: the password itself is in no statement, so in no log, file or command line.
+CREATE ROLE mlflow LOGIN;
+\password mlflow
 -- Runs, parameters, metrics:
 CREATE DATABASE mlflow OWNER mlflow;
 -- Users, their password hashes and their permissions:
