@@ -27,36 +27,35 @@ class ReadingPath:
 GUIDE = "guides/mlflow/"
 ADMINS = "Running the lab's server (admins)"
 
+
+def _guide(*pages: str) -> tuple[str, ...]:
+    return tuple(GUIDE + page for page in pages)
+
+
 # Every member reads these first; each path below goes on from them.
 START = ReadingPath(
-    "Everyone: start here",
-    (f"{GUIDE}index", f"{GUIDE}getting-started", f"{GUIDE}quick-start", f"{GUIDE}viewing-results"),
+    "Everyone: start here", _guide("index", "getting-started", "quick-start", "viewing-results")
 )
 PATHS = (
     ReadingPath(
         "On your laptop or in a notebook",
-        tuple(
-            GUIDE + page
-            for page in (
-                "logging", "common-tasks", "finding-runs", "model-registry", "notebooks", "signing-in",
-                "troubleshooting",
-            )
+        _guide(
+            "logging",
+            "common-tasks",
+            "finding-runs",
+            "model-registry",
+            "notebooks",
+            "signing-in",
+            "troubleshooting",
         ),
     ),
     ReadingPath(
         "Training on the lab's GPU machines under Slurm",
-        tuple(
-            GUIDE + page
-            for page in (
-                "training-habits", "slurm", "several-processes", "server-away", "sweeps",
-                "lightning",
-            )
-        ),  # fmt: skip
+        _guide(
+            "training-habits", "slurm", "several-processes", "server-away", "sweeps", "lightning"
+        ),
     ),
-    ReadingPath(
-        "Training with MMPose or MMEngine",
-        tuple(GUIDE + page for page in ("mmpose", "mmengine-resume", "slurm")),
-    ),
+    ReadingPath("Training with MMPose or MMEngine", _guide("mmpose", "mmengine-resume", "slurm")),
     ReadingPath(ADMINS, ("admin/tracking-server", f"{GUIDE}compatibility")),
     ReadingPath("Adding a guide to this site", ("contributing",)),
 )

@@ -23,7 +23,6 @@ from labdocs.reading_paths import (
 )
 from tools.check_built_site import check_reading_paths
 
-
 DOCNAMES = [str(page.relative_to(DOCS).with_suffix("")) for page in pages()]
 
 
@@ -52,7 +51,7 @@ def page(title: str, article: str, where_next: str | None = None) -> str:
     closing = f'<section id="where-next"><h2>Where next</h2>{where_next}</section>'
     return (
         f'<html><body><div class="sidebar-tree"><a class="reference internal" href="c.html">C'
-        f"</a></div><article role=\"main\"><section><h1>{title}</h1>{article}"
+        f'</a></div><article role="main"><section><h1>{title}</h1>{article}'
         f"{closing if where_next is not None else ''}</section></article></body></html>"
     )
 
@@ -63,7 +62,9 @@ def link(href: str) -> str:
 
 def test_the_check_finds_a_page_no_path_reaches_and_a_page_that_ends_nowhere(tmp_path: Path):
     (tmp_path / "index.html").write_text(
-        page("Landing", link("a.html") + '<div class="toctree-wrapper">' + link("c.html") + "</div>")
+        page(
+            "Landing", link("a.html") + '<div class="toctree-wrapper">' + link("c.html") + "</div>"
+        )
     )
     (tmp_path / "a.html").write_text(page("A", "", where_next=link("b.html")))
     (tmp_path / "b.html").write_text(page("B", link("a.html")))  # no "Where next"

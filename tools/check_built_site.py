@@ -197,14 +197,19 @@ def check_reading_order(site: Path) -> list[str]:
 
 # -- reading paths: every page reached from the landing page, every page says where next --
 
-ARTICLE = re.compile(r'<article\b[^>]*>(?P<body>.*?)</article>', re.DOTALL)
+ARTICLE = re.compile(r"<article\b[^>]*>(?P<body>.*?)</article>", re.DOTALL)
 WHERE_NEXT = re.compile(r'<section id="where-next">(?P<body>.*?)</section>', re.DOTALL)
 
 
 def _article_links(site: Path, page: Path, html: str) -> set[str]:
     """The site's pages that a page's own text links to (not its sidebar or its toctrees)."""
     article = ARTICLE.search(html)
-    body = re.sub(r'<div class="toctree-wrapper.*?</div>', "", article["body"] if article else "", flags=re.DOTALL)
+    body = re.sub(
+        r'<div class="toctree-wrapper.*?</div>',
+        "",
+        article["body"] if article else "",
+        flags=re.DOTALL,
+    )
     return {
         _page(page, href, site)
         for href in HREF.findall(body)
@@ -233,7 +238,8 @@ def check_reading_paths(site: Path) -> list[str]:
             reached.add(linked)
             queue.append(linked)
     problems += [
-        f"{name}: no link from the landing page's paths reaches it" for name in sorted(pages - reached)
+        f"{name}: no link from the landing page's paths reaches it"
+        for name in sorted(pages - reached)
     ]
     return problems
 

@@ -38,9 +38,7 @@ def words(page_html: str) -> int:
 
 def guide_words(site: Path) -> dict[str, int]:
     """Words per page of the guide, by page name (``logging``), in name order."""
-    return {
-        page.stem: words(page.read_text()) for page in sorted((site / GUIDE).glob("*.html"))
-    }
+    return {page.stem: words(page.read_text()) for page in sorted((site / GUIDE).glob("*.html"))}
 
 
 def main(argv: list[str] | None = None) -> int:
