@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import ssl
 import stat
 import subprocess
@@ -46,6 +45,7 @@ from labdocs.deployment import (
     service_settings,
 )
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
+from labdocs.loopback_capture import captured
 from labdocs.network import allowed_port, drop_open_connections, redirected
 from labdocs.pages import DOCS, included_files
 from labdocs.servers import free_port
@@ -219,45 +219,20 @@ def test_no_request_carries_a_password_in_clear(deployment: Deployment, tmp_path
     Authorization header crosses nginx's ports only encrypted. The hop from nginx to MLflow,
     inside the machine, carries it in clear: the capture sees it there, so it would see it
     on the https port too."""
-    capture = tmp_path / "lo.pcap"
     mlflow_port = deployment.mlflow_ports[0]
     ports = (deployment.https_port, deployment.http_port, mlflow_port)
-    tcpdump = subprocess.Popen(
-        ["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", str(capture),
-         " or ".join(f"tcp port {port}" for port in ports)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    try:
-        assert b"listening on lo" in tcpdump.stderr.readline()
-        with signed_in(deployment.member):
-            client = MlflowClient(URL)
-            experiment_id = client.create_experiment("test-deployment-capture")
-            run = client.create_run(experiment_id)
-            for step in range(5):
-                client.log_metric(run.info.run_id, "loss", 1.0 / (step + 1), step=step)
-            client.set_terminated(run.info.run_id)
-        # tcpdump writes what the kernel queued for it at its own pace (slow on a busy
-        # machine), and drops what is still queued when interrupted: wait until it is done.
-        size, deadline = -1, time.monotonic() + 30
-        while size != capture.stat().st_size and time.monotonic() < deadline:
-            size = capture.stat().st_size
-            time.sleep(2)
-    finally:
-        os.killpg(tcpdump.pid, signal.SIGINT)
-        tcpdump.wait(timeout=10)
-        tcpdump.stderr.close()
-    token = _basic(deployment.member).split()[1].encode()
-
-    def packets(port: int) -> bytes:
-        dumped = subprocess.run(
-            ["tcpdump", "-r", str(capture), "-A", f"tcp port {port}"],
-            capture_output=True, timeout=30, check=True,
-        )  # fmt: skip
-        return dumped.stdout
+    with captured(tmp_path, *ports) as packets, signed_in(deployment.member):
+        client = MlflowClient(URL)
+        experiment_id = client.create_experiment("test-deployment-capture")
+        run = client.create_run(experiment_id)
+        for step in range(5):
+            client.log_metric(run.info.run_id, "loss", 1.0 / (step + 1), step=step)
+        client.set_terminated(run.info.run_id)
+    token = _basic(deployment.member).split()[1]
 
     assert token in packets(mlflow_port)  # the capture works: inside the machine, in clear
     assert token not in packets(deployment.https_port)
-    assert deployment.member.password.encode() not in packets(deployment.https_port)
+    assert deployment.member.password not in packets(deployment.https_port)
 
 
 def test_version_asks_for_a_password_and_health_does_not(deployment: Deployment):

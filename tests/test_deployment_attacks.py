@@ -17,7 +17,6 @@ import os
 import pwd
 import re
 import shlex
-import signal
 import socket
 import sqlite3
 import ssl
@@ -26,7 +25,7 @@ import statistics
 import subprocess
 import time
 import warnings
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -36,6 +35,7 @@ from mlflow.exceptions import MlflowException, RestException
 from labdocs.auth import Credentials, new_password, signed_in
 from labdocs.deployment import DEPLOY, NGINX_SITE, Deployment
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
+from labdocs.loopback_capture import captured
 from labdocs.pages import DOCS
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
@@ -133,38 +133,6 @@ def _head(deployment: Deployment, url: str) -> dict[str, str]:
 # -- plain http ------------------------------------------------------------------------
 
 
-@contextmanager
-def _captured(tmp_path: Path, *ports: int):
-    """A capture on loopback of ``ports`` during the block; yields a function giving the
-    text of the packets of one port (after the block)."""
-    capture = tmp_path / "lo.pcap"
-    tcpdump = subprocess.Popen(
-        ["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", str(capture),
-         " or ".join(f"tcp port {port}" for port in ports)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-
-    def packets(port: int) -> str:
-        dumped = subprocess.run(
-            ["tcpdump", "-r", str(capture), "-A", f"tcp port {port}"],
-            capture_output=True, timeout=30, check=True,
-        )  # fmt: skip
-        return dumped.stdout.decode(errors="replace")
-
-    try:
-        assert b"listening on lo" in tcpdump.stderr.readline()
-        yield packets
-        # tcpdump writes at its own pace, and drops what is queued when interrupted.
-        size, deadline = -1, time.monotonic() + 30
-        while size != capture.stat().st_size and time.monotonic() < deadline:
-            size = capture.stat().st_size
-            time.sleep(2)
-    finally:
-        os.killpg(tcpdump.pid, signal.SIGINT)
-        tcpdump.wait(timeout=10)
-        tcpdump.stderr.close()
-
-
 def test_a_script_on_plain_http_fails_at_once_naming_the_https_address(
     deployment: Deployment, tmp_path: Path
 ):
@@ -172,7 +140,7 @@ def test_a_script_on_plain_http_fails_at_once_naming_the_https_address(
     (credentials set, then set_experiment, start_run, log_metric)."""
     import mlflow
 
-    with _captured(tmp_path, deployment.http_port) as packets, signed_in(deployment.member):
+    with captured(tmp_path, deployment.http_port) as packets, signed_in(deployment.member):
         mlflow.set_tracking_uri(PLAIN_URL)
         started = time.monotonic()
         try:
