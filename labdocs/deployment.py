@@ -410,7 +410,13 @@ def install_lab_auth(mlflow: str) -> None:
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         "finding the server's Python environment",
     ).stdout.strip()
-    shutil.copyfile(LAB_AUTH, Path(purelib) / LAB_AUTH.name)
+    installed = Path(purelib) / LAB_AUTH.name
+    if installed.is_file() and installed.read_bytes() == LAB_AUTH.read_bytes():
+        return
+    # Whole or not at all: parallel workers share the environment, and may import it now.
+    partial = installed.with_suffix(f".{os.getpid()}.partial")
+    shutil.copyfile(LAB_AUTH, partial)
+    os.replace(partial, installed)
 
 
 def site_config(text: str, **values: str) -> str:

@@ -29,11 +29,13 @@ def get(url: str, credentials=None) -> tuple[int, str]:
 
 
 def test_the_page_shows_both_checks_and_the_signed_in_one():
+    """The open server's two checks; the secured server's, /version signed in."""
     text = PAGE.read_text()
     assert "curl --max-time 5 http://mindgarage07.cs.uni-kl.de:8001/health" in text
     assert "curl --max-time 5 http://mindgarage07.cs.uni-kl.de:8001/version" in text
-    assert "curl -u alice --max-time 5 http://mindgarage07.cs.uni-kl.de:8001/version" in text
-    assert "answers ``401`` until you do" in " ".join(text.split())
+    assert "curl --max-time 5 https://mindgarage07.cs.uni-kl.de/health" in text
+    assert "curl -u <your username> --max-time 5 https://mindgarage07.cs.uni-kl.de/version" in text
+    assert "``/version`` answers only those signed in" in " ".join(text.split())
 
 
 def test_health_answers_without_signing_in(deployment):

@@ -561,7 +561,6 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
-@pytest.mark.timeout(180)  # one more MLflow process: 15-25 s on a quiet machine
 def test_no_secret_is_inherited_and_the_admin_password_goes_after_the_first_start(
     deployment: Deployment,
 ):
@@ -638,7 +637,6 @@ def test_postgres_listens_on_its_socket_only(deployment: Deployment):
     assert deployment.postgres.psql("-Atc", "SHOW listen_addresses") == "\n"
 
 
-@pytest.mark.timeout(300)  # a cluster of its own: pg_createcluster, start, setup
 def test_the_database_password_reaches_no_log_and_no_command_line():
     """postgres-setup.sql, run as the page says, with PostgreSQL logging every statement: the
     password is in no file of the cluster (its log included), and in no process's command

@@ -141,7 +141,8 @@ def plain_pages() -> list[str]:
 def doctest_runs(
     runs: int, junit: Path, *select: str, env: dict | None = None, cwd: Path = ROOT
 ) -> list[float]:
-    command = [*NOX, "-s", "doctest", "--", "-q", f"--junitxml={junit}", *select]
+    # --all: the figures are of runs, not of pages passed from cache.
+    command = [*NOX, "-s", "doctest", "--", "--all", "-q", f"--junitxml={junit}", *select]
     return [timed(command, cwd=cwd, env={**os.environ, **(env or {})}) for _ in range(runs)]
 
 

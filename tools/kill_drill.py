@@ -42,7 +42,8 @@ PAGES = [
 # Each case twice: as a page named on the command line runs (one process), and as the
 # whole suite runs (two workers, each with its servers). -v: the log names each example.
 MODES = {"one process": [], "two workers": ["-n", "2", "--dist", "loadfile"]}
-NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--"]
+# --all: the drill kills a run that runs, not one that passes from the cache.
+NOX = [sys.executable, "-m", "nox", "--no-install", "-s", "doctest", "--", "--all"]
 SETTLE = 15.0  # seconds the leftovers get to end after the run has ended
 
 

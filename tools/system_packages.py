@@ -72,10 +72,13 @@ POSTGRESQL = Need("PostgreSQL, the lab deployment's database", "postgresql", pat
 OPENSSL = Need("openssl, the deployment's throwaway CA", "openssl", ("openssl",))
 TCPDUMP = Need("tcpdump, which checks that no password crosses the network in clear", "tcpdump", ("tcpdump",))  # fmt: skip
 CURL = Need("curl, as the admin page uses it", "curl", ("curl",))
+SYSTEMD = Need(
+    "systemd-analyze, which rates the admin page's unit", "systemd", ("systemd-analyze",)
+)
 PNGQUANT = Need("pngquant, which writes the UI's pictures light", "pngquant", ("pngquant",))
 
 SITE = [CHROMIUM, NODE, NPM]
-DEPLOYMENT = [NGINX, POSTGRESQL, OPENSSL, TCPDUMP, CURL]
+DEPLOYMENT = [NGINX, POSTGRESQL, OPENSSL, TCPDUMP, CURL, SYSTEMD]
 DOCTEST = [*SITE, SLURM, MUNGE, *DEPLOYMENT]
 # What each session needs. Sessions not named need nothing of Debian's (lint, lock, ...);
 # those that start nox again (deployment-drills, kill-drill, screenshots) name what their
