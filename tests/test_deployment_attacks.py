@@ -357,25 +357,30 @@ def _old_store(folder: Path, *, model_source: str | None = None) -> Path:
     return path
 
 
-def _copy(deployment: Deployment, old: Path, database: str) -> subprocess.CompletedProcess:
-    """copy_database.py, as move-old-server.sh runs it, into a new database of the
-    deployment's PostgreSQL."""
-    deployment.postgres.psql("-c", f"CREATE DATABASE {database} OWNER mlflow")
+def _copy(deployment: Deployment, old: Path, schema: str) -> subprocess.CompletedProcess:
+    """copy_database.py, as move-old-server.sh runs it, into a new, empty schema of the
+    deployment's PostgreSQL (in ``mlflow_auth``: the admin page's pg_hba.conf line lets
+    ``mlflow`` sign in with its password to the lab's two databases alone)."""
+    deployment.postgres.psql(
+        "-c", f"CREATE SCHEMA {schema} AUTHORIZATION mlflow", database="mlflow_auth"
+    )
     env = deployment.script_environment()
+    target = f"postgresql+psycopg2://mlflow@/mlflow_auth?options=-csearch_path%3D{schema}"
     return subprocess.run(
         [str(Path(deployment.mlflow).with_name("python")), str(DEPLOY / "copy_database.py"),
-         f"sqlite:///{old}", f"postgresql+psycopg2://mlflow@/{database}"],
+         f"sqlite:///{old}", target],
         env={**os.environ, **env, "PGHOST": env["LAB_PG_SOCKET_DIR"]},
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
 
-def _locations(deployment: Deployment, database: str) -> list[str]:
+def _locations(deployment: Deployment, schema: str) -> list[str]:
     query = (
+        f"SET search_path TO {schema}; "
         "SELECT artifact_location FROM experiments UNION ALL SELECT artifact_uri FROM runs "
         "UNION ALL SELECT COALESCE(source, '') FROM model_versions"
     )
-    return deployment.postgres.psql("-At", "-c", query, database=database).split()
+    return deployment.postgres.psql("-At", "-c", query, database="mlflow_auth").split()
 
 
 def test_an_import_keeps_every_artifact_location_inside_the_artifacts(
