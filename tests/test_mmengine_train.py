@@ -78,9 +78,7 @@ class Training(MemberTraining):
         argv = [sys.executable, TRAINING.name]
         if killed:
             argv[1:1] = ["killed.py", killed]
-        return run_training(
-            argv, env=self.environment(), cwd=self.folder, timeout=240,
-        )  # fmt: skip
+        return run_training(argv, env=self.environment(), cwd=self.folder)
 
 
 def uploaded_logs(server_url: str, run_id: str) -> list[str]:

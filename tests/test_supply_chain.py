@@ -100,8 +100,10 @@ def pip_installs(text: str) -> list[str]:
 
 @pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / ".ci" / "run"], **ids)
 def test_ci_installs_only_locks_with_hashes(path):
-    installs = pip_installs(path.read_text())
-    assert installs, f"{path.name} installs nothing"
+    text = path.read_text()
+    installs = pip_installs(text)
+    # A workflow that runs .ci/run installs what that script does (checked as .ci/run).
+    assert installs or "bash .ci/run" in text, f"{path.name} installs nothing"
     for command in installs:
         assert re.search(r"--require-hashes -r \S*requirements/[\w.-]+\.txt", command), command
 
