@@ -376,9 +376,9 @@ def _copy(deployment: Deployment, old: Path, schema: str) -> subprocess.Complete
 
 def _locations(deployment: Deployment, schema: str) -> list[str]:
     query = (
-        f"SET search_path TO {schema}; "
-        "SELECT artifact_location FROM experiments UNION ALL SELECT artifact_uri FROM runs "
-        "UNION ALL SELECT COALESCE(source, '') FROM model_versions"
+        f"SELECT artifact_location FROM {schema}.experiments "
+        f"UNION ALL SELECT artifact_uri FROM {schema}.runs "
+        f"UNION ALL SELECT COALESCE(source, '') FROM {schema}.model_versions"
     )
     return deployment.postgres.psql("-At", "-c", query, database="mlflow_auth").split()
 

@@ -31,7 +31,7 @@ def test_which_packages_each_session_needs():
     assert run("--list", "docs").stdout.split() == ["chromium", "nodejs", "npm"]
     assert run("--list", "doctest").stdout.split() == [
         "chromium", "nodejs", "npm", "slurm-wlm", "munge", "nginx", "postgresql", "openssl",
-        "tcpdump", "curl",
+        "tcpdump", "curl", "systemd",
     ]  # fmt: skip
     assert run("--list", "load").stdout.split() == [
         "nginx",
