@@ -78,8 +78,8 @@ SYSTEMD = Need(
 PNGQUANT = Need("pngquant, which writes the UI's pictures light", "pngquant", ("pngquant",))
 
 SITE = [CHROMIUM, NODE, NPM]
-DEPLOYMENT = [NGINX, POSTGRESQL, OPENSSL, TCPDUMP, CURL, SYSTEMD]
-DOCTEST = [*SITE, SLURM, MUNGE, *DEPLOYMENT]
+DEPLOYMENT = [NGINX, POSTGRESQL, OPENSSL, TCPDUMP, CURL]
+DOCTEST = [*SITE, SLURM, MUNGE, *DEPLOYMENT, SYSTEMD]  # systemd-analyze rates the unit
 # What each session needs. Sessions not named need nothing of Debian's (lint, lock, ...);
 # those that start nox again (deployment-drills, kill-drill, screenshots) name what their
 # nox runs need, so that they stop before starting it.
