@@ -43,6 +43,7 @@ from pathlib import Path
 import pytest
 
 from labdocs import summary
+from labdocs.lab import ROOT as SITE
 
 CACHE_ENTRY = "labdocs/passed"  # {file relative to the root: its key when all passed}
 # Options that select part of a file: a file run so is not known to pass whole.
@@ -303,10 +304,12 @@ def servers_needed(config: pytest.Config) -> bool:
     if state.run_all or any("::" in str(a) for a in config.args):
         return True
     named = _named_files(config)
-    if not named:  # unsure, or files this module does not know as pages (a test's own site)
+    if named is None:
         return True
     to_run = [name for name in named if not state.fresh(name)]
-    if len(to_run) <= 1 and getattr(config.option, "dist", "no") != "no":
+    # Only the site's own files are known here: a test's own site runs as its command says.
+    at_most_one = len(to_run) <= 1 and config.rootpath.resolve() == SITE
+    if at_most_one and getattr(config.option, "dist", "no") != "no":
         config.option.dist, config.option.numprocesses = "no", None
     return any(
         name.endswith(PAGE_SUFFIXES) or "mlflow_server" in (config.rootpath / name).read_text()
