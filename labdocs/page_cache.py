@@ -15,7 +15,9 @@ from cache. Its key is a hash of
   every installed distribution; the throwaway server's MLflow (its environment's
   distributions); the DOCS_* variables; Chromium's file.
 
-Kept in pytest's own cache (``.pytest_cache``, never committed): a file is kept only when
+Kept in pytest's own cache (``.pytest_cache``, never committed), one entry per set of
+DOCS_* settings (``doctest`` and ``doctest-other-state`` keep theirs side by side): a file
+is kept only when
 all its tests ran and passed (a failure, a skip, an error, a run that stopped or was
 interrupted keep nothing) in a run that selected whole files (no ``-k``, ``-m``,
 ``::``, ``--lf``). ``--all``, or ``CI=true`` (a clean clone has no cache anyway),
@@ -198,15 +200,27 @@ def _strings(source: str) -> set[str]:
     return words
 
 
+def settings() -> list[str]:
+    """The DOCS_* variables a run is made with (the server's state, its MLflow, ...)."""
+    return sorted(
+        f"{k}={v}" for k, v in os.environ.items() if k.startswith("DOCS_") and k not in PER_RUN
+    )
+
+
+def cache_entry() -> str:
+    """Where the files that passed are kept: one entry per set of settings, so that runs
+    made with other ones (doctest and doctest-other-state) do not forget each other's."""
+    digest = hashlib.sha256("\n".join(settings()).encode()).hexdigest()[:16]
+    return f"{CACHE_ENTRY}-{digest}"
+
+
 def environment() -> str:
     """What every test runs with, beyond the repository's files."""
     lines = [f"python {sys.version}", f"executable {sys.executable}"]
     lines += sorted(
         f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
     )
-    lines += sorted(
-        f"{k}={v}" for k, v in os.environ.items() if k.startswith("DOCS_") and k not in PER_RUN
-    )
+    lines += settings()
     server = os.environ.get("DOCS_MLFLOW_SERVER_BIN")
     if server:  # the throwaway server's MLflow and what it runs on
         for packages in Path(server).resolve().parent.parent.glob("lib/python*/site-packages"):
@@ -280,7 +294,7 @@ def _state(config: pytest.Config) -> State:
 
 
 def _entries(cache: pytest.Cache | None) -> dict[str, dict]:
-    found = {} if cache is None else cache.get(CACHE_ENTRY, {})
+    found = {} if cache is None else cache.get(cache_entry(), {})
     if not isinstance(found, dict):
         return {}
     return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
@@ -448,7 +462,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
             entries[name] = {"key": key, "examples": examples.get(name, [])}
         else:
             entries.pop(name, None)
-    _cache(config).set(CACHE_ENTRY, entries)
+    _cache(config).set(cache_entry(), entries)
 
 
 def _examples(config: pytest.Config) -> list[summary.Example]:

@@ -143,6 +143,19 @@ def test_a_page_that_passed_is_not_run_again_and_starts_no_server(fresh_site: Si
     assert "server started: False" in output, output  # nothing to run: no server booted
 
 
+def test_runs_with_other_settings_keep_their_own_results(fresh_site: Site):
+    """doctest and doctest-other-state, one after the other: each finds its own pages kept
+    (a setting is part of the key: what passed with one is not taken for the other)."""
+    secured = {"DOCS_SERVER_STATE": "secured"}
+    assert run(fresh_site)[1] == ["other", "page"]
+    output, ran = run(fresh_site, **secured)
+    assert ran == ["other", "page"], output  # never passed with this setting
+    output, ran = run(fresh_site)
+    assert ran == [], output
+    output, ran = run(fresh_site, **secured)
+    assert ran == [], output
+
+
 # Each kind of input a page depends on, edited: (file, text appended, whether every page
 # depends on it).
 EDITS = [
