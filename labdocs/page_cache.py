@@ -17,10 +17,9 @@ from cache. Its key is a hash of
 
 Kept in pytest's own cache (``.pytest_cache``, never committed), one entry per set of
 DOCS_* settings (``doctest`` and ``doctest-other-state`` keep theirs side by side): a file
-is kept only when
-all its tests ran and passed (a failure, a skip, an error, a run that stopped or was
-interrupted keep nothing) in a run that selected whole files (no ``-k``, ``-m``,
-``::``, ``--lf``). ``--all``, or ``CI=true`` (a clean clone has no cache anyway),
+is kept only when all its tests ran and passed (a failure, a skip, an error, a run that
+stopped or was interrupted keep nothing) in a run that selected whole files (no ``-k``,
+``-m``, ``::``, ``--lf``). ``--all``, or ``CI=true`` (a clean clone has no cache anyway),
 runs everything.
 
 When nothing needs the servers no server starts (plugin.py asks ``servers_needed`` at
