@@ -201,15 +201,18 @@ ARTICLE = re.compile(r"<article\b[^>]*>(?P<body>.*?)</article>", re.DOTALL)
 WHERE_NEXT = re.compile(r'<section id="where-next">(?P<body>.*?)</section>', re.DOTALL)
 
 
+TOCTREE = re.compile(r'<div class="toctree-wrapper.*?</div>', re.DOTALL)
+
+
+def article(html: str) -> str:
+    """A built page's own text: its article, without its sidebar or its page listings."""
+    found = ARTICLE.search(html)
+    return TOCTREE.sub(" ", found["body"] if found else "")
+
+
 def _article_links(site: Path, page: Path, html: str) -> set[str]:
     """The site's pages that a page's own text links to (not its sidebar or its toctrees)."""
-    article = ARTICLE.search(html)
-    body = re.sub(
-        r'<div class="toctree-wrapper.*?</div>',
-        "",
-        article["body"] if article else "",
-        flags=re.DOTALL,
-    )
+    body = article(html)
     return {
         _page(page, href, site)
         for href in HREF.findall(body)

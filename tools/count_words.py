@@ -16,23 +16,18 @@ import sys
 from pathlib import Path
 
 from labdocs.reading_paths import GUIDE
+from tools.check_built_site import WHERE_NEXT, article
 
 # The guide's pages together, and the three a newcomer reads first.
 MEMBER_BUDGET = 14_000
 FIRST_PAGES = ("getting-started", "quick-start", "viewing-results")
 FIRST_PAGES_BUDGET = 2_500
 
-ARTICLE = re.compile(r"<article\b[^>]*>(?P<body>.*?)</article>", re.DOTALL)
-NOT_READ = re.compile(
-    r'<section id="where-next">.*?</section>|<div class="toctree-wrapper.*?</div>', re.DOTALL
-)
-
 
 def words(page_html: str) -> int:
     """Every tag ends a word, so a highlighted line of code counts each of its tokens: the
     counting of the figures the budgets were set from."""
-    article = ARTICLE.search(page_html)
-    text = NOT_READ.sub(" ", article["body"] if article else "")
+    text = WHERE_NEXT.sub(" ", article(page_html))
     return len(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 
 
