@@ -33,7 +33,6 @@ from pathlib import Path
 import nox
 
 HERE = Path(__file__).parent
-ENV_SERVER_STATE = "DOCS_SERVER_STATE"  # labdocs/lab.py: the state of the lab's server
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -173,22 +172,23 @@ def docs(session: nox.Session) -> None:
     session.run("python", "-m", "tools.check_built_site", "build/html")  # as a reader meets it
     check_accessible(session, "build/html")
     session.run("python", "-m", "tools.count_words", "build/html")  # how much a member reads
-    other = {ENV_SERVER_STATE: other_server_state()}
-    site = f"build/html-{other[ENV_SERVER_STATE]}"
+    other = other_server_state()
+    (state,) = other.values()
+    site = f"build/html-{state}"
     session.run("sphinx-build", "-b", "html", *SPHINX_ARGS, "docs", site, env=other)
     session.run("python", "-m", "tools.check_built_site", site, env=other)
     session.run("python", "-m", "tools.check_html", site)  # the browser's checks: the state's
 
 
-def other_server_state() -> str:
-    """The state of the lab's server the site is not built for (labdocs/lab.py, which needs
-    the standard library alone)."""
+def other_server_state() -> dict[str, str]:
+    """The environment that sets the state of the lab's server the site is not built for
+    (labdocs/lab.py, which needs the standard library alone)."""
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
-    from labdocs.lab import SERVER, SERVER_STATES
+    from labdocs.lab import ENV_SERVER_STATE, SERVER, SERVER_STATES
 
     (other,) = set(SERVER_STATES) - {SERVER.name}
-    return other
+    return {ENV_SERVER_STATE: other}
 
 
 def check_accessible(session: nox.Session, site: str) -> None:
@@ -280,7 +280,7 @@ def doctest_other_state(session: nox.Session) -> None:
     parallel, on docs/ (``-- <pytest arguments>`` adds to them). Secured, readers sign in:
     every page runs as the pages' reader on the lab's deployment. The member runs are left
     out: they read the pages as the secured server in either state, and doctest runs them."""
-    env = {ENV_SERVER_STATE: other_server_state(), "DOCS_MEMBER_RUNS": "off"}
+    env = {**other_server_state(), "DOCS_MEMBER_RUNS": "off"}
     doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]
     session.run(*doctest, *PARALLEL, "docs", *session.posargs, env=env)
 
