@@ -1,33 +1,30 @@
-"""MMEngine's MLflowVisBackend, with the names MLflow accepts: MLflowAcceptedNamesVisBackend.
+"""MMEngine's MLflowVisBackend, with names MLflow accepts and the Slurm job's tags."""
 
-Save this file as mindgarage_mlflow.py in the folder you start MMPose's tools from (your
-MMPose clone). The config imports it by name (custom_imports), and so does the copy of the
-config that MMEngine saves in the work_dir: testing or resuming from that copy works too.
-
-MLflow refuses metric names with parentheses, and MMPose's CocoMetric reports
-'coco/AP (M)', 'coco/AR (L)', ...: the training would stop at its first validation.
-PoseVisualizationHook names its images 'val_img', with no file extension, which
-mlflow.log_image cannot save. This backend sends 'coco/AP (M)' as 'coco/AP_M', and each
-image as a step of the image 'val_img'. Everything else is MMEngine's own.
-"""
+import os
 
 from mmengine.registry import VISBACKENDS
 from mmengine.visualization import MLflowVisBackend
 
+SLURM_TAGS = {
+    "slurm.job_id": "SLURM_JOB_ID",
+    "slurm.array_task_id": "SLURM_ARRAY_TASK_ID",
+    "slurm.node": "SLURMD_NODENAME",
+    "slurm.gpus": "SLURM_GPUS_ON_NODE",
+}
+
 
 def accepted(name):
-    """'coco/AP (M)' -> 'coco/AP_M': only characters that MLflow accepts."""
     name = name.replace(" (", "_").replace("(", "_").replace(")", "")
-    return "".join(c if is_accepted(c) else "_" for c in name)
+    return "".join(c if c.isascii() and (c.isalnum() or c in "_-./ ") else "_" for c in name)
 
 
-def is_accepted(character):
-    return character.isascii() and (character.isalnum() or character in "_-./ ")
-
-
-# force=True: importing this file a second time (a notebook, a test) registers it again.
 @VISBACKENDS.register_module(force=True)
 class MLflowAcceptedNamesVisBackend(MLflowVisBackend):
+    def __init__(self, *args, **kwargs):
+        # At each start: the config's copy in the work_dir would keep the first job's.
+        job_tags = {tag: os.environ[var] for tag, var in SLURM_TAGS.items() if var in os.environ}
+        super().__init__(*args, tags=job_tags, **kwargs)
+
     def add_scalar(self, name, value, step=0, **kwargs):
         super().add_scalar(accepted(name), value, step, **kwargs)
 

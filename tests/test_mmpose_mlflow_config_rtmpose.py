@@ -80,7 +80,7 @@ COCO_NAMES = {
     "coco/AR .5": "coco/AR .5", "coco/AR .75": "coco/AR .75", "coco/AR (M)": "coco/AR_M",
     "coco/AR (L)": "coco/AR_L",
 }  # fmt: skip
-# The two crashes without the fix, as MLflow and PIL word them (the pages quote them).
+# The two crashes without the fix, as MLflow and PIL word them (troubleshooting quotes them).
 METRIC_NAME_ERROR = (
     """INVALID_PARAMETER_VALUE: Invalid value "coco/AP (M)" for parameter 'metrics[3].name' """
     "supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
@@ -227,11 +227,12 @@ def test_without_the_fix_drawing_validation_images_crashes(sandbox: Path, server
     assert isinstance(error.__cause__, KeyError)  # PIL found no format for 'val_img'
 
 
-def test_the_pages_quote_the_real_errors():
-    for page in PAGES:
-        text = " ".join(page.read_text().split())  # the pages wrap long messages
-        assert f"RestException: {METRIC_NAME_ERROR}" in text, page
-        assert f"ValueError: {IMAGE_ERROR.strip()}" in text, page
+def test_the_troubleshooting_page_quotes_the_real_errors():
+    page = PAGES[1]  # the MMPose page links to it
+    text = " ".join(page.read_text().split())  # the page wraps long messages
+    assert f"RestException: {METRIC_NAME_ERROR}" in text, page
+    assert f"ValueError: {IMAGE_ERROR.strip()}" in text, page
+    assert "troubleshooting-mmpose-first-validation" in PAGES[0].read_text()
 
 
 # -- the copy of the config in the work_dir: testing and resuming from it ---------------
