@@ -2,7 +2,8 @@
 started again (``resume=True``) goes on in the same MLflow run, FINISHED at the end, every
 iteration logged once. Without the run's ID handed to MLflow, the resumed training makes a
 second run; without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, MMEngine 0.10.7 cannot resume
-under torch 2.13 at all (the page warns of both).
+under torch 2.13 at all (the page warns of both). Started in a Slurm job, the run carries
+the job as tags, those of its latest start when resumed in another job.
 
 The kill: the process ends with ``os._exit`` right after MMEngine saved the second epoch's
 checkpoint, as a job killed then (SIGKILL, a node gone) ends: nothing of Python's own
@@ -113,6 +114,7 @@ def test_a_resumed_training_goes_on_in_the_same_run(mlflow_server, sandbox):
     assert run.info.run_id == killed.info.run_id
     assert run.info.status == "FINISHED"
     assert run.data.params["train_cfg.max_epochs"] == "4"
+    assert not [tag for tag in run.data.tags if tag.startswith("slurm.")]  # outside Slurm
     assert logged_steps(mlflow_server.url, run.info.run_id, "loss") == list(
         range(1, EPOCHS * ITERATIONS_PER_EPOCH + 1)
     )
@@ -202,3 +204,41 @@ def test_a_config_that_changes_between_starts_stops_the_resumed_training(mlflow_
     assert "Changing param values is not allowed" in done.stderr
     (run,) = training.runs()  # nothing trained: no point beyond the checkpoint
     assert logged_steps(mlflow_server.url, run.info.run_id, "loss") == list(range(1, 17))
+
+
+# -- the Slurm job's tags -----------------------------------------------------------------
+
+ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
+
+
+def run_as_job(cluster, training: Training, command: str) -> tuple[int, dict[str, str]]:
+    """``sbatch --wrap=<command>`` from the training's folder, waited for; its ID and fields."""
+    job = cluster.sbatch(
+        f"--output={training.folder}/job-%j.log", f"--wrap={command}",
+        cwd=training.folder, env=training.environment(),
+    )  # fmt: skip
+    return job, cluster.wait_for(job, lambda f: f["JobState"] in ENDED, "ended", timeout=300)
+
+
+def test_a_training_resumed_in_another_slurm_job_carries_that_jobs_tags(
+    mlflow_server, sandbox, slurm_cluster
+):
+    """The hook sets the tags, not the config: a config value that changed with the job
+    would stop the resumed training (``Changing param values is not allowed``)."""
+    training = Training(mlflow_server.url, sandbox, TRAINING.read_text())
+    killed, fields = run_as_job(
+        slurm_cluster, training, f"python killed.py after-epoch-2 {TRAINING.name}"
+    )
+    assert fields["ExitCode"] == "9:0", fields
+    (run,) = training.runs()
+    assert run.data.tags["slurm.job_id"] == str(killed)
+
+    resumed, fields = run_as_job(slurm_cluster, training, f"python {TRAINING.name}")
+    logs = "".join(p.read_text() for p in sorted(training.folder.glob("job-*.log")))
+    assert fields["JobState"] == "COMPLETED", logs
+    (run,) = training.runs()
+    assert run.info.status == "FINISHED"
+    tags = run.data.tags
+    assert tags["slurm.job_id"] == str(resumed)  # the latest start's job
+    assert tags["slurm.node"] == "localhost"
+    assert "slurm.array_task_id" not in tags and "slurm.gpus" not in tags  # no array, no GPU
