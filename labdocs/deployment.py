@@ -413,8 +413,6 @@ def debian_conffile(path: Path) -> str:
     return text
 
 
-
-
 def make_log_files(folder: Path) -> None:
     """The admin page's commands that make the site's log files before nginx does (nginx
     would make them readable by everyone), run on the run's folder."""
