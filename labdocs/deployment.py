@@ -12,11 +12,13 @@ starts exactly those, on loopback, in one folder of the run:
 - ``mlflow-server.sh`` as mlflow.service starts it: its umask, environment and
   credentials (the page's secret files), read from the unit file, with ``basic_auth.ini``
   and ``mlflow_lab_auth.py`` copied into the server's Python environment as the page says;
-- nginx in the foreground with ``mlflow.nginx.conf``, its ports and paths the run's, its log
-  files made first as the page makes them.
+- nginx in the foreground from Debian's own ``nginx.conf`` and default site (as shipped:
+  checked against dpkg's record), with ``mlflow.nginx.conf`` beside the default site, its
+  ports and paths the run's, its log files made first as the page makes them.
 
 Where the run must differ from the lab's machine is said in one place, below the constants
-(and for nginx, ``site_config``, which fails if a line it changes is gone). Each daemon runs
+(and for nginx, the CHANGES mappings that ``site_config`` applies, failing if a line it
+changes is gone). Each daemon runs
 in the foreground, in a process group of its own, under the watchdog (processes.watched):
 when the owner ends, however it ends, the groups end and the folder goes (PostgreSQL's
 watchdog owns the whole folder). Secrets are generated per run and written only into the
@@ -369,26 +371,46 @@ SITE_CHANGES = {
     "error_log /var/log/nginx/mlflow.error.log;": "error_log {folder}/error.log;",
     "server 127.0.0.1:5000;": "{upstreams}",
 }
-# What Debian's /etc/nginx/nginx.conf gives the site, with every path in the run's folder.
-NGINX_MAIN = """\
-# Throwaway: the master is root's as on the lab's machine; the workers too, since the
-# run's folder is root's own.
-user root;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    client_body_temp_path {folder}/client_body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    include {folder}/mlflow.conf;
-}}
-"""
+# nginx starts from Debian's own nginx.conf and default site as the nginx-common package
+# installed them, with the admin's site beside the default one in sites-enabled, as the admin
+# page's `ln -s` puts it. Only these lines differ from the lab's machine: the run's folder
+# for every path nginx writes, loopback ports, and the machine's own sites and conf.d left out.
+DEBIAN_NGINX = Path("/etc/nginx")
+MAIN_CHANGES = {
+    "pid /run/nginx.pid;": "pid {folder}/nginx.pid;",
+    "error_log /var/log/nginx/error.log;": "error_log {folder}/error.log;",
+    "access_log /var/log/nginx/access.log;": "access_log {folder}/access.log;",
+    "include /etc/nginx/conf.d/*.conf;": "",
+    "include /etc/nginx/sites-enabled/*;": "include {folder}/sites-enabled/*;",
+    # Debian's are under /var/lib/nginx, shared with the machine's nginx and other runs.
+    "http {": (
+        "http {{ client_body_temp_path {folder}/client_body; proxy_temp_path {folder}/proxy; "
+        "fastcgi_temp_path {folder}/fastcgi; uwsgi_temp_path {folder}/uwsgi; "
+        "scgi_temp_path {folder}/scgi;"
+    ),
+}
+DEFAULT_SITE_CHANGES = {
+    "listen 80 default_server;": "listen 127.0.0.1:{http_port} default_server;",
+    "listen [::]:80 default_server;": "",
+}
+
+
+def debian_conffile(path: Path) -> str:
+    """A configuration file of Debian's nginx-common as shipped: one changed on this machine
+    is not the lab's starting point, and fails here rather than pass a test for the wrong
+    reason."""
+    listed = run(
+        ["dpkg-query", "-W", "-f=${Conffiles}", "nginx-common"], "finding Debian's nginx files"
+    ).stdout
+    shipped = dict(line.split()[:2] for line in listed.splitlines() if line.strip())
+    text = path.read_text()
+    if shipped.get(str(path)) != hashlib.md5(text.encode()).hexdigest():
+        raise DeploymentError(
+            f"{path} is not as Debian's nginx-common ships it (dpkg --verify nginx-common): "
+            "the tests start nginx from Debian's own files; restore it with "
+            "apt-get install --reinstall -o Dpkg::Options::=--force-confask nginx-common"
+        )
+    return text
 
 
 def make_log_files(folder: Path) -> None:
@@ -419,13 +441,16 @@ def install_lab_auth(mlflow: str) -> None:
     os.replace(partial, installed)
 
 
-def site_config(text: str, **values: str) -> str:
-    """The admin's site configuration with the run's ports and paths: each line of
-    SITE_CHANGES must be there once, or the example changed and this must follow."""
-    for line, replacement in SITE_CHANGES.items():
+def site_config(
+    text: str, changes: dict[str, str] = SITE_CHANGES, name: str = NGINX_SITE.name, **values: str
+) -> str:
+    """A configuration (the admin's site, unless told another) with the run's ports and
+    paths: each line of ``changes`` must be there once, or the file changed and this must
+    follow."""
+    for line, replacement in changes.items():
         found = len(re.findall(rf"^[ \t]*{re.escape(line)}[ \t]*(#.*)?$", text, re.MULTILINE))
         if found != 1:
-            raise DeploymentError(f"{NGINX_SITE.name} has {found} lines {line!r}, not one")
+            raise DeploymentError(f"{name} has {found} lines {line!r}, not one")
         text = re.sub(
             rf"^([ \t]*){re.escape(line)}[ \t]*(#.*)?$",
             lambda m, r=replacement: m[1] + r.format(**values),
@@ -631,7 +656,9 @@ class Deployment(SignInServer):
         folder = self.folder / "nginx"
         folder.mkdir(mode=0o700)
         upstreams = "\n    ".join(f"server 127.0.0.1:{port};" for port in self.mlflow_ports)
-        (folder / "mlflow.conf").write_text(
+        sites = folder / "sites-enabled"
+        sites.mkdir()
+        (sites / "mlflow").write_text(
             site_config(
                 NGINX_SITE.read_text(),
                 http_port=str(self.http_port),
@@ -642,7 +669,18 @@ class Deployment(SignInServer):
                 upstreams=upstreams,
             )
         )
-        (folder / "nginx.conf").write_text(NGINX_MAIN.format(folder=folder))
+        (sites / "default").write_text(
+            site_config(
+                debian_conffile(DEBIAN_NGINX / "sites-available" / "default"),
+                DEFAULT_SITE_CHANGES,
+                "Debian's default site",
+                http_port=str(self.http_port),
+            )
+        )
+        main = debian_conffile(DEBIAN_NGINX / "nginx.conf")
+        (folder / "nginx.conf").write_text(
+            site_config(main, MAIN_CHANGES, "Debian's nginx.conf", folder=str(folder))
+        )
         make_log_files(folder)
         for port in (self.https_port, self.http_port):
             network.allow_port(port)

@@ -171,6 +171,35 @@ def test_plain_http_still_sends_browsers_to_https(deployment: Deployment):
         assert "location" not in _head(deployment, f"{PLAIN_URL}{path}"), path
 
 
+def test_nginx_runs_debian_s_own_configuration_with_the_admin_s_site_beside_its_default(
+    deployment: Deployment,
+):
+    """Debian's nginx.conf allows TLS 1.0 and 1.1 for every site and enables its default
+    site on port 80: the admin's site must hold on that, not on a configuration of the
+    tests' own. Another name on port 80 gets Debian's page; the lab's name never reaches it."""
+    main = (deployment.folder / "nginx" / "nginx.conf").read_text()
+    assert "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;" in main
+    assert sorted(p.name for p in (deployment.folder / "nginx" / "sites-enabled").iterdir()) == [
+        "default",
+        "mlflow",
+    ]
+    connection = http.client.HTTPConnection("127.0.0.1", deployment.http_port, timeout=30)
+    try:
+        connection.request("GET", "/", headers={"Host": "another-name.example"})
+        page = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    assert "Welcome to nginx!" in page
+    headers = _head(deployment, f"{PLAIN_URL}/api/2.0/mlflow/experiments/search")
+    assert "location" not in headers and headers["content-type"] == "text/plain"
+    master = (deployment.folder / "nginx" / "nginx.pid").read_text().strip()
+    workers = subprocess.run(
+        ["ps", "-o", "user=", "--ppid", master],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert workers and set(workers) == {"www-data"}, workers
+
+
 # -- other sites' pages ----------------------------------------------------------------
 
 
