@@ -67,6 +67,7 @@ MEMBER_PAGES = [
     "docs/guides/mlflow/getting-started",
     "docs/guides/mlflow/logging",
     "docs/guides/mlflow/common-tasks",
+    "docs/guides/mlflow/provenance",
     "docs/guides/mlflow/finding-runs",
     "docs/guides/mlflow/model-registry",
     "docs/guides/mlflow/viewing-results",

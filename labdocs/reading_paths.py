@@ -42,6 +42,7 @@ PATHS = (
         _guide(
             "logging",
             "common-tasks",
+            "provenance",
             "finding-runs",
             "model-registry",
             "notebooks",
@@ -52,7 +53,13 @@ PATHS = (
     ReadingPath(
         "Training on the lab's GPU machines under Slurm",
         _guide(
-            "training-habits", "slurm", "several-processes", "server-away", "sweeps", "lightning"
+            "training-habits",
+            "slurm",
+            "provenance",
+            "several-processes",
+            "server-away",
+            "sweeps",
+            "lightning",
         ),
     ),
     ReadingPath("Training with MMPose or MMEngine", _guide("mmpose", "mmengine-resume", "slurm")),

@@ -34,11 +34,12 @@ MARK = "DOCS_SLURM_CLUSTER"  # in the environment of every process of one cluste
 LOG_TAIL_LINES = 30
 
 # Where this cluster differs from the lab's: the lab's nodes have GPUs, this one has none.
-# The batch scripts ask for one (--gres=gpu:1) as on the lab's cluster, so the node offers
-# one GPU that Slurm only accounts for: GRES "gpu" whose device file is /dev/null
-# (GRES_CONF). Slurm 22.05 refuses a GPU count without a device file ("gres/gpu count
-# reported lower than configured", the node INVAL); with no cgroups (TaskPlugin=task/none)
-# nothing opens the file. Jobs get their GPU (CUDA_VISIBLE_DEVICES=0) and train on the CPU.
+# The batch scripts ask for GPUs (--gres=gpu:1, gpu:2) as on the lab's cluster, so the node
+# offers two GPUs that Slurm only accounts for: GRES "gpu" whose device files are /dev/null
+# and /dev/zero (GRES_CONF). Slurm 22.05 refuses a GPU count without a device file per GPU
+# ("gres/gpu count reported lower than configured", the node INVAL); with no cgroups
+# (TaskPlugin=task/none) nothing opens the files. Jobs get their GPUs
+# (CUDA_VISIBLE_DEVICES=0,1, SLURM_GPUS_ON_NODE=2) and train on the CPU.
 #
 # Two partitions: "low" for trainings, "urgent" for the jobs that preempt them. With
 # partition_prio preemption and PreemptMode=REQUEUE, a job of the higher tier sends the
@@ -74,7 +75,7 @@ MinJobAge=300
 PreemptType=preempt/partition_prio
 PreemptMode=REQUEUE
 GresTypes=gpu
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 Gres=gpu:1 State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 Gres=gpu:2 State=UNKNOWN
 PartitionName=low Nodes=localhost Default=YES MaxTime=INFINITE State=UP PriorityTier=1
 PartitionName=urgent Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=10
 """
@@ -83,6 +84,7 @@ PartitionName=urgent Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=10
 GRES_CONF = """\
 AutoDetect=off
 Name=gpu File=/dev/null
+Name=gpu File=/dev/zero
 """
 
 # munged first (Slurm cannot authenticate without it), then the two Slurm daemons; the

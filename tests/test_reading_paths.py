@@ -32,7 +32,7 @@ def test_every_page_of_the_site_is_on_a_reading_path():
 
 def test_each_page_leads_on_along_every_path_it_is_on():
     slurm = "guides/mlflow/slurm"  # on the GPU path and the MMPose path, last on the latter
-    assert where_next(slurm, DOCNAMES) == [(PATHS[1].title, "guides/mlflow/several-processes")]
+    assert where_next(slurm, DOCNAMES) == [(PATHS[1].title, "guides/mlflow/provenance")]
     # The end of the start opens every member's path.
     assert [page for _, page in where_next(START.pages[-1], DOCNAMES)] == [
         path.pages[0] for path in PATHS if path.pages[0].startswith("guides/")
