@@ -49,6 +49,12 @@ class Training(BatchJob):
         assert run.info.status == "FINISHED", self.log()
         assert logged_steps(self.server_url, run.info.run_id, "loss") == list(range(steps))
 
+    def assert_run_carries_the_job(self, job: int) -> None:
+        """The run's tags name its job, the node, and the GPU the script asks for."""
+        (run,) = self.runs()
+        tags = {key: value for key, value in run.data.tags.items() if key.startswith("slurm.")}
+        assert tags == {"slurm.job_id": str(job), "slurm.node": "localhost", "slurm.gpus": "1"}
+
 
 @pytest.fixture
 def training(slurm_cluster, mlflow_server, sandbox) -> Training:
@@ -72,6 +78,7 @@ def test_a_preempted_training_goes_on_as_the_same_run(training: Training, slurm_
     assert fields["Restarts"] == "1"
     assert f"job {job}, attempt 2" in training.log()
     training.assert_one_finished_run_with_every_step_once(60)
+    training.assert_run_carries_the_job(job)
 
 
 def test_a_requeued_training_goes_on_as_the_same_run(training: Training, slurm_cluster):
