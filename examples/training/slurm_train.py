@@ -37,6 +37,7 @@ if CHECKPOINT.exists():
 
 
 def save_checkpoint(next_step):
+    partial = CHECKPOINT.with_suffix(".partial")  # killed while saving: the last one stays whole
     torch.save(
         dict(
             model=model.state_dict(),
@@ -44,8 +45,9 @@ def save_checkpoint(next_step):
             next_step=next_step,
             run_id=run.info.run_id,
         ),
-        CHECKPOINT,
+        partial,
     )
+    partial.replace(CHECKPOINT)
 
 
 member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
