@@ -1,5 +1,3 @@
-"""Quick start: train a small PyTorch model and track it on the lab's server."""
-
 import csv
 import getpass
 import os
@@ -9,17 +7,14 @@ import torch
 from torch import nn
 
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-# The lab names experiments <project>/<member>: this one is yours alone.
 member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-mlflow.set_experiment(f"mlflow-guide-quickstart/{member}")
+mlflow.set_experiment(f"mlflow-guide-quickstart/{member}")  # <project>/<member>
 
 params = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "hidden_units": 16}
 
-# Made-up data: 256 samples of 4 features; the target mixes them, plus noise.
-torch.manual_seed(0)
+torch.manual_seed(0)  # made-up data: 256 samples of 4 features
 features = torch.randn(256, 4)
-weights = torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
-targets = features @ weights + 0.1 * torch.randn(256, 1)
+targets = features @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]]) + 0.1 * torch.randn(256, 1)
 
 model = nn.Sequential(
     nn.Linear(4, params["hidden_units"]), nn.ReLU(), nn.Linear(params["hidden_units"], 1)
@@ -40,16 +35,14 @@ with mlflow.start_run(run_name="quickstart") as run:
             optimizer.step()
         with torch.no_grad():
             epoch_loss = loss_fn(model(features), targets).item()
-        mlflow.log_metric("train_loss", epoch_loss, step=epoch)  # one point per epoch
+        mlflow.log_metric("train_loss", epoch_loss, step=epoch)
         losses.append(epoch_loss)
         print(f"epoch {epoch}: train_loss {epoch_loss:.3f}")
 
-    # Any file your training writes can go with the run: here, the losses as a table.
     with open("losses.csv", "w", newline="") as file:
         csv.writer(file).writerows([("epoch", "train_loss"), *enumerate(losses)])
     mlflow.log_artifact("losses.csv")
 
-    # The model, with 8 example inputs (more than one: see the logging page).
     mlflow.pytorch.log_model(model, name="model", input_example=features[:8].numpy())
 
 print("Run ID:", run.info.run_id)

@@ -249,7 +249,8 @@ def test_the_logging_page_s_examples_run_from_a_member_s_machine(
 
 def test_without_the_auth_extra_the_page_s_error():
     """Plain `pip install mlflow` lacks Flask-WTF: the sign-in client fails as the page
-    quotes (Flask-WTF hidden from the member's Python, as if never installed)."""
+    says, with an ImportError about Flask-WTF (Flask-WTF hidden from the member's Python,
+    as if never installed)."""
     code = (
         "import sys; sys.modules['flask_wtf'] = None\n"
         "from mlflow.server import get_app_client\n"
@@ -261,6 +262,6 @@ def test_without_the_auth_extra_the_page_s_error():
     )  # fmt: skip
     assert done.returncode == 1
     error = done.stderr.strip().splitlines()[-1]
-    quoted = re.search(r"fails with ``(ImportError: .*?)``", PAGE.read_text(), re.DOTALL)
-    assert quoted, "the signing-in page quotes no ImportError"
-    assert error == " ".join(quoted[1].split())
+    said = "(without it: an `ImportError` about Flask-WTF)"
+    assert said in " ".join(PAGE.read_text().split()), "the signing-in page names no ImportError"
+    assert error.startswith("ImportError: ") and "Flask-WTF" in error, error
