@@ -10,7 +10,6 @@ import tempfile
 
 import mlflow
 import numpy as np
-import torch
 from torch import nn
 
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")

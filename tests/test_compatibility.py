@@ -41,7 +41,11 @@ def test_the_data_covers_the_projects_versions_and_every_pair():
     assert set(CELLS) == {(c, s) for c in CLIENTS for s in SERVERS}
     # The pages the data measured, each for every pair; the tool runs them still (it may run
     # more: a page added since is measured at the next `nox -s compatibility`).
-    measured = {p for p in compatibility.PAGES if str(Path(p).relative_to("docs").with_suffix("")) in DATA["pages"]}
+    measured = {
+        p
+        for p in compatibility.PAGES
+        if str(Path(p).relative_to("docs").with_suffix("")) in DATA["pages"]
+    }
     assert len(measured) == len(DATA["pages"])
     for cell in DATA["cells"]:
         assert "error" not in cell, cell["error"]  # each pair was measured
