@@ -14,9 +14,7 @@ mlflow.set_experiment(f"mlflow-guide-logging/{member}")  # <project>/<member>
 
 net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 
-# MLflow 3 saves PyTorch models in the pt2 (torch.export) format, which needs an
-# example input. Give it a batch of more than one row: with a single row, the saved
-# model would accept batches of exactly one row only.
+# More than one row: with a single row, the saved model takes batches of one only.
 input_example = np.random.default_rng(0).random((8, 4), dtype=np.float32)
 
 with mlflow.start_run(run_name="pytorch-model") as run:

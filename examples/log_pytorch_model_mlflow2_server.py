@@ -10,12 +10,11 @@ import tempfile
 
 import mlflow
 import numpy as np
-import torch
 from torch import nn
 
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
 member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-mlflow.set_experiment(f"mlflow-guide-logging/{member}")  # <project>/<member>
+mlflow.set_experiment(f"mlflow-guide-compatibility/{member}")  # <project>/<member>
 
 net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 input_example = np.random.default_rng(0).random((8, 4), dtype=np.float32)
@@ -24,12 +23,7 @@ with (
     mlflow.start_run(run_name="pytorch-model-mlflow2-server") as run,
     tempfile.TemporaryDirectory() as folder,
 ):
-    mlflow.pytorch.save_model(net, f"{folder}/model", input_example=input_example)
-    mlflow.log_artifacts(f"{folder}/model", artifact_path="model")
+    mlflow.pytorch.save_model(net, folder, input_example=input_example)
+    mlflow.log_artifacts(folder, artifact_path="model")
 
-model_uri = f"runs:/{run.info.run_id}/model"
-print("Logged", model_uri)
-
-loaded = mlflow.pytorch.load_model(model_uri)
-predictions = loaded(torch.from_numpy(input_example))
-print(predictions.shape)  # torch.Size([8, 3])
+loaded = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")

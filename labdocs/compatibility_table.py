@@ -17,6 +17,9 @@ DATA = ROOT / "docs" / "_data" / "compatibility.json"
 
 # A server's 404 page, quoted whole in MLflow's error: the table says what it is instead.
 HTML_BODY = re.compile(r"Response body: '<!doctype html>.*", re.IGNORECASE)
+# An error's first characters say what failed; the table lists every problem, not its trace.
+ERROR_LIMIT = 40
+DOTTED = re.compile(r"^(?:[a-z_]+\.)+(?=\w)")
 
 
 def load(path: Path) -> dict:
@@ -51,9 +54,10 @@ def rst_lines(data: dict) -> list[str]:
     clients, servers = data["clients"], data["servers"]
     cells = {(c["server"], c["client"]): c for c in data["cells"]}
     lines = [
-        f"Measured on {data['measured']} (Python {data['python']}), by running the pages "
-        f"{', '.join(f':doc:`/{p}`' for p in data['pages'])} with each client against each "
-        "server.",
+        f"Measured on {data['measured']} (Python {data['python']}) with the pages "
+        f"{', '.join(f':doc:`/{p}`' for p in data['pages'])}: the examples that passed, by "
+        "client (columns) and server (rows); below, each problem's section, its *client* on "
+        "*server*, and its line then.",
         "",
         ".. list-table::",
         "   :header-rows: 1",
@@ -67,26 +71,51 @@ def rst_lines(data: dict) -> list[str]:
         for client in clients:
             cell = cells.get((server["version"], client["version"]))
             lines.append(f"     - {cell_text(cell) if cell else 'not measured'}")
-    noted = [c for c in data["cells"] if c.get("error") or c["failed"] or c["warned"]]
-    for cell in noted:
-        lines += ["", f"Server {cell['server']}, client {cell['client']}:", ""]
+    return [*lines, "", *problem_lines(data)]
+
+
+def problem_lines(data: dict) -> list[str]:
+    """The failing or warning examples, each once, grouped by section and by the pairs of
+    versions they showed in; a check's error follows from its example's, and is left out."""
+    pairs: dict[tuple, dict[str, list[str]]] = {}
+    for cell in data["cells"]:
         if cell.get("error"):
-            lines.append(f"- the run failed: ``{one_line(cell['error'])}``")
+            key: tuple = ("run", one_line(cell["error"]))
+            pairs.setdefault(key, {}).setdefault(cell["client"], []).append(cell["server"])
         for result in cell["results"]:
             if result["outcome"] in ("failed", "warned"):
-                what = "the example" if result["kind"] == "example" else "the page's check"
-                how = "fails" if result["outcome"] == "failed" else "works, with a warning"
-                where = f"{result['page'].removeprefix('docs/')}, line {result['line']}"
-                lines.append(
-                    f"- *{result['operation']}* ({where}): {what} {how}: "
-                    f"``{one_line(result['error'])}``"
-                )
-    lines += ["", "Not run for this table:", ""]
-    lines += [
-        f"- :doc:`/{page.removeprefix('docs/').removesuffix('.rst').removesuffix('.md')}`: {why}"
-        for page, why in data["not_run"].items()
+                key = (result["page"], result["operation"], result["line"], result["kind"])
+                key += (result["outcome"], short(result["error"]))
+                pairs.setdefault(key, {}).setdefault(cell["client"], []).append(cell["server"])
+    sections: dict[tuple[str, str, str], list[str]] = {}
+    for key, servers_of in pairs.items():
+        clients_of: dict[tuple[str, ...], list[str]] = {}
+        for client, servers in servers_of.items():
+            clients_of.setdefault(tuple(servers), []).append(client)
+        where = "; ".join(
+            f"{' and '.join(clients)} on {' and '.join(servers)}"
+            for servers, clients in clients_of.items()
+        )
+        if key[0] == "run":
+            sections[("", "the run", where)] = [f"failed: ``{key[1]}``"]
+            continue
+        page, operation, line, kind, outcome, error = key
+        if kind == "example":
+            what = f"line {line}, the example " + ("fails" if outcome == "failed" else "warns")
+            what += f": ``{error}``"
+        else:
+            what = f"line {line}, the check " + ("fails" if outcome == "failed" else "warns")
+        sections.setdefault((page, operation, where), []).append(what)
+    return [
+        f"- *{operation}* ({where}): {'; '.join(problems)}"
+        for (_, operation, where), problems in sections.items()
     ]
-    return lines
+
+
+def short(error: str) -> str:
+    """An error's start, without the modules' dotted path: what failed, not the trace."""
+    text = one_line(DOTTED.sub("", error))
+    return text if len(text) <= ERROR_LIMIT else text[:ERROR_LIMIT].rsplit(" ", 1)[0] + " ..."
 
 
 def table_directive(path: Path) -> type:

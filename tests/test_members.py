@@ -18,7 +18,6 @@ EXPERIMENT_NAME = re.compile(
 # The names that are not a member's experiment, each for its reason.
 NOT_A_MEMBERS_EXPERIMENT = {
     '"Default"',  # signing-in: what a script without an experiment meets
-    '"anything"',  # troubleshooting: a wrong port fails before any experiment
     '"local-test"',  # troubleshooting: a local file store, no server
     "'rtmpose-m_8xb256-420e_coco-256x192'",  # mmpose: the trailing comma, as MMPose names it
     '"rtmpose-hand/jdoe"',  # the admin page: experiments from before sign-in get owners

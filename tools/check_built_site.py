@@ -260,10 +260,9 @@ FORKS = re.compile(
 )
 # What only the open server's readers are told.
 OPEN_ONLY = re.compile(r"reachable by anyone|anyone can see|asks no one to sign in", re.I)
-# Notes for a server of MLflow 2 belong to the compatibility page. The logging page keeps its
-# section on logging a model there: the compatibility table's runs name it.
+# Notes for a server of MLflow 2 belong to the compatibility page.
 MLFLOW_2 = re.compile(r"MLflow 2\b")
-MLFLOW_2_PAGES = ("guides/mlflow/compatibility.html", "guides/mlflow/logging.html", "admin/")
+MLFLOW_2_PAGES = ("guides/mlflow/compatibility.html", "admin/")
 
 
 def page_text(html: str) -> str:
