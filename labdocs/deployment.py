@@ -682,15 +682,6 @@ class Deployment(SignInServer):
         found = [self.postgres.process, *self.mlflow_processes, self.nginx]
         return [p for p in found if p is not None]
 
-    def servers(self) -> list[ThrowawayServer]:
-        return self.processes()
-
-    def exit_status(self) -> str | None:
-        for process in self.processes():
-            if process.exit_status() is not None:
-                return f"{process.name}: {process.exit_status()}"
-        return None
-
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
         """Every MLflow process answers, and nginx passes the lab's URL on; on the first
         call, the lab member is created. Seconds since the start."""

@@ -50,9 +50,11 @@ from labdocs.deployment import MEMBER_USERNAME, Deployment
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI, SECURED, SERVER
 from labdocs.pages import ROOT, SYNTAX, is_auth_page, pages
 from labdocs.parsers import parsers
-from labdocs.sandbox import left_open_error, within_sandbox
+from labdocs.sandbox import checked_sandbox
+from labdocs.started import STARTED
 from labdocs.state_pages import page_type
-from labdocs.ui import UI, UIError
+from labdocs.summary import outcomes, plural
+from labdocs.ui import UI, stayed_on_loopback
 
 # The name the pages show for the reader (``mlflow-guide-results/jdoe``): the login name
 # of the plain runs' reader.
@@ -85,6 +87,8 @@ class LabMember:
 
 
 def is_member_page(page: Path) -> bool:
+    if not page.resolve().is_relative_to(ROOT):
+        return False  # a page of a test's own, outside the site
     return str(page.resolve().relative_to(ROOT).with_suffix("")) in MEMBER_PAGES
 
 
@@ -109,7 +113,8 @@ def colleague(auth: Deployment, username: str) -> Credentials:
 ENV_MEMBER_RUNS = "DOCS_MEMBER_RUNS"
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def configure(config: pytest.Config) -> None:
+    """The plain runs' reader, and the member runs' collectors (plugin.py, at configure)."""
     # getpass.getuser() reads LOGNAME first: the plain runs' reader is the pages' jdoe.
     os.environ["LOGNAME"] = os.environ["USER"] = READER
     if os.environ.get(ENV_MEMBER_RUNS, "on") != "off":
@@ -243,24 +248,20 @@ def member_page(
         "lab_member": LabMember(credentials.username, credentials),
         "ui": member_ui,
     }
-    failed_before = request.session.testsfailed
-    left_open: list[str] = []
-    try:
-        with (
-            within_sandbox(tmp_path_factory.mktemp("member-page"), left_open),
-            network.closed(LAB_TRACKING_URI),
-        ):
-            if not is_auth_page(page):  # those show the reader exporting them first
-                os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
-                os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
-            yield world
-    finally:
-        member_ui.close()
-        browser.close()
-    if browser.guard.refused:
-        raise UIError(f"the browser tried to leave this machine: {browser.guard.refused}")
-    if left_open and request.session.testsfailed == failed_before:
-        raise left_open_error("this page", left_open)
+    folder = tmp_path_factory.mktemp("member-page")
+    with stayed_on_loopback(browser):
+        try:
+            with (
+                checked_sandbox(request.session, folder, "this page"),
+                network.closed(LAB_TRACKING_URI),
+            ):
+                if not is_auth_page(page):  # those show the reader exporting them first
+                    os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username
+                    os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.password
+                yield world
+        finally:
+            member_ui.close()
+            browser.close()
 
 
 # -- the member's browser ---------------------------------------------------------------
@@ -310,12 +311,9 @@ class MemberUI(UI):
 MEMBER_RUN = re.compile(r"\[as (?P<member>[^\]]+)\]::")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+def write_summary(terminalreporter, config: pytest.Config) -> None:
     """A line per member: how the member runs went (in a parallel session too: the examples
     are the session's, plugin.py)."""
-    from labdocs.plugin import STARTED
-    from labdocs.summary import outcomes, plural
-
     outcome_of = outcomes(terminalreporter)
     runs: dict[str, Counter[str]] = {}
     pages: dict[str, set[str]] = {}
@@ -335,10 +333,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         )
 
 
-@pytest.hookimpl(trylast=True)  # the last word on the order
-def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None:
-    # The second member comes after everyone else, as on a server where colleagues ran the
-    # pages first (a stable sort: each page keeps its order).
+def second_member_last(items: list[pytest.Item]) -> None:
+    """The second member comes after everyone else, as on a server where colleagues ran the
+    pages first (a stable sort: each page keeps its order)."""
     items.sort(key=_is_second_member)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from labdocs.browser import Browser
@@ -52,6 +53,16 @@ PICTURE_MARGIN = 16  # pixels below the last thing a picture frames
 
 class UIError(AssertionError):
     """The UI does not show what the page says it does."""
+
+
+@contextmanager
+def stayed_on_loopback(browser: Browser) -> Iterator[None]:
+    """Fail if the browser asked, inside the block, for anything beyond the lab's URL."""
+    before = len(browser.guard.refused)
+    yield
+    refused = browser.guard.refused[before:]
+    if refused:
+        raise UIError(f"the browser tried to leave this machine: {refused}")
 
 
 # -- the page's browser ------------------------------------------------------------------
