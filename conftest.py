@@ -8,7 +8,8 @@ from sybil import Sybil
 from sybil.sybil import SybilCollection
 
 from labdocs.lab import SERVER
-from labdocs.pages import AUTH_PAGES, NOT_PAGES
+from labdocs.page_facts import AUTH_PAGES
+from labdocs.pages import NOT_PAGES
 from labdocs.parsers import parsers
 from labdocs.state_pages import document_types
 

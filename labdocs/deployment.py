@@ -48,6 +48,7 @@ from pathlib import Path
 from labdocs import network, processes
 from labdocs.auth import Credentials, SignInServer, new_password, signed_in
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
+from labdocs.page_facts import MEMBER_USERNAME
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import READY_TIMEOUT, SERVER_ENVIRONMENT, ThrowawayServer, free_port
 
@@ -59,7 +60,6 @@ NGINX_SITE = DEPLOY / "mlflow.nginx.conf"
 PGPASS = DEPLOY / "pgpass"
 UNIT = DEPLOY / "mlflow.service"
 POSTGRES_SETUP = DEPLOY / "postgres-setup.sql"
-MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
 # What trusts the throwaway CA: MLflow's client, requests (a page calls it), curl, Python's ssl.
 CA_VARIABLES = (
     "MLFLOW_TRACKING_SERVER_CERT_PATH",

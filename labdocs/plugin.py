@@ -4,8 +4,8 @@ come from their own modules, imported below.
 
 - configure: the session's folder and environment (session.py), Ctrl-C and the parent's
   death (interrupts.py), the network guard (network.py), the cache of what passed
-  (page_cache.py), the member runs (members.py), and the throwaway server, started at once
-  so that it boots while pytest collects;
+  (page_cache.py), the member runs (member_runs.py), and the throwaway server, started at
+  once so that it boots while pytest collects;
 - collection: what passed before is left out, the examples are counted, the second member
   goes last, the lab's deployment starts booting if a test needs it;
 - the rules: an MLflow WARNING fails the example that logged it; a server that dies (the
@@ -29,7 +29,7 @@ import pytest
 from sybil.example import SybilFailure
 from sybil.integration.pytest import SybilItem
 
-from labdocs import members, network, page_cache, summary
+from labdocs import member_runs, network, page_cache, summary
 from labdocs.browser import NoBrowser, find_chromium
 
 # The fixtures: found by pytest as this module's names (pytest-django's plugin.py does so).
@@ -46,7 +46,7 @@ from labdocs.fixtures import (  # noqa: F401
 )
 from labdocs.interrupts import Interruptions
 from labdocs.members import lab_member, member_page  # noqa: F401
-from labdocs.pages import is_auth_page
+from labdocs.page_facts import is_auth_page, is_member_page
 from labdocs.session import SessionFolder, clean_environment
 from labdocs.slurm_fixtures import slurm_cluster  # noqa: F401
 from labdocs.started import STARTED, STOPPING, Started, controller, stop_if_a_server_died
@@ -88,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         config.option.basetemp = str(started.folder.pytest)
     config.stash[STARTED] = started
-    members.configure(config)
+    member_runs.configure(config)
     if controller(config):
         return
     network.install_guard()
@@ -126,7 +126,7 @@ def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None
     config.stash[STARTED].examples = [
         summary.example(i) for i in items if getattr(i, "example", None)
     ]
-    members.second_member_last(items)
+    member_runs.second_member_last(items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -137,7 +137,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """A file's tests in one worker, in order (a page's examples share its namespace); a
-    member page's runs by the lab members (node ids ``page[as NAME]``, members.py) in one
+    member page's runs by the lab members (node ids ``page[as NAME]``, member_runs.py) in one
     worker, the second member after the first, on that worker's lab deployment."""
     from xdist.scheduler import LoadScopeScheduling
 
@@ -153,7 +153,7 @@ def scope_of(nodeid: str, root: Path) -> str:
     file = nodeid.split("::", 1)[0]
     page = file.split("[as ", 1)[0]
     # A sign-in page's own run is its first member's: with its second, in order.
-    first_member = is_auth_page(root / page) and members.is_member_page(root / page)
+    first_member = is_auth_page(root / page) and is_member_page(root / page)
     return f"{page}, as the lab's members" if page != file or first_member else file
 
 
@@ -219,7 +219,7 @@ def pytest_runtest_call(item: pytest.Item):
 
 def _page_run(item: pytest.Item) -> str | None:
     """The page run an example belongs to: its Sybil document's collector (a page's own
-    run, or one member's run of it, members.py); None for a test that is no example."""
+    run, or one member's run of it, member_runs.py); None for a test that is no example."""
     return item.parent.nodeid if getattr(item, "example", None) is not None else None
 
 
@@ -272,7 +272,7 @@ def pytest_testnodedown(node, error) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     started = config.stash[STARTED]
     summary.write(terminalreporter, started.examples, *page_cache.from_cache(config))
-    members.write_summary(terminalreporter, config)
+    summary.write_members(terminalreporter, started.examples)
     if started.refused:
         terminalreporter.write_sep("!", "the network guard refused connections", red=True)
         for what in dict.fromkeys(started.refused):
