@@ -45,12 +45,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdocs import network, processes
+from labdocs import network
 from labdocs.auth import Credentials, SignInServer, new_password, signed_in
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
 from labdocs.page_facts import MEMBER_USERNAME
 from labdocs.server_versions import ServerError, find_mlflow
-from labdocs.servers import READY_TIMEOUT, SERVER_ENVIRONMENT, ThrowawayServer, free_port
+from labdocs.servers import READY_TIMEOUT, ThrowawayServer, free_port, launch
+from labdocs.waiting import wait_until
 
 DEPLOY = ROOT / "examples" / "deploy"
 START_SCRIPT = DEPLOY / "mlflow-server.sh"
@@ -163,28 +164,6 @@ def public_key_pin(cert: Path) -> str:
 # -- the processes ------------------------------------------------------------------
 
 
-def launch(
-    name: str,
-    argv: list[str],
-    folder: Path,
-    *,
-    port: int = 0,
-    env: dict | None = None,
-    inherit: bool = True,
-) -> ThrowawayServer:
-    """Run ``argv`` in a process group of its own under the watchdog, its log in ``folder``;
-    with this process's environment and ``env``, or (not ``inherit``) ``env`` alone.
-
-    The watchdog removes ``folder`` when its owner ends; ``stop()`` ends the group, then
-    removes it.
-    """
-    inherited = {**os.environ, **SERVER_ENVIRONMENT} if inherit else {}
-    server_env = {**inherited, "TMPDIR": str(folder), **(env or {})}
-    server_env = {name: value for name, value in server_env.items() if value is not None}
-    process = processes.watched(folder, argv, folder / "server.log", server_env)
-    return ThrowawayServer(name, port, folder, process)
-
-
 def as_postgres(*argv) -> list[str]:
     """PostgreSQL refuses to run as root; Debian's package made its account."""
     return ["runuser", "-u", "postgres", "--", *map(str, argv)]
@@ -260,13 +239,17 @@ class Postgres:
             as_postgres(self.bin / "postgres", "-D", self.config, *settings),
             self.folder,  # its output is self.log, as pg_ctlcluster's -l
         )
-        deadline = time.monotonic() + 60
-        while run_ok(["pg_isready", "-q", "-h", str(self.folder)]) is False:
+
+        def accepting() -> bool:
+            if run_ok(["pg_isready", "-q", "-h", str(self.folder)]):
+                return True
             if self.process.exit_status() is not None:
                 raise self.process.died("exited before it was ready")
-            if time.monotonic() > deadline:
-                raise DeploymentError(f"PostgreSQL was not ready after 60 s:\n{self.log_tail()}")
-            time.sleep(0.1)
+            return False
+
+        wait_until(accepting, timeout=60, failure=lambda: DeploymentError(
+            f"PostgreSQL was not ready after 60 s:\n{self.log_tail()}"
+        ))  # fmt: skip
 
     def log_tail(self) -> str:
         return self.process.log_tail() if self.process else ""
@@ -704,22 +687,20 @@ class Deployment(SignInServer):
         return f"http://127.0.0.1:{self.mlflow_ports[index]}/health"
 
     def wait_for(self, process: ThrowawayServer, url: str, deadline: float) -> None:
-        while True:
+        def answers() -> bool:
             for each in self.processes():
                 if each.exit_status() is not None:
                     raise each.died("exited before the deployment was ready")
             try:
                 with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        return
+                    return response.status == 200
             except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise DeploymentError(
-                    f"the {process.name} did not answer {url} in time.\n"
-                    f"--- {process.log_path} (last lines) ---\n{process.log_tail()}"
-                )
-            time.sleep(0.1)
+                return False
+
+        wait_until(answers, timeout=deadline - time.monotonic(), failure=lambda: DeploymentError(
+            f"the {process.name} did not answer {url} in time.\n"
+            f"--- {process.log_path} (last lines) ---\n{process.log_tail()}"
+        ))  # fmt: skip
 
     def stop(self) -> None:
         """nginx, then MLflow, then PostgreSQL; its watchdog then removes the folder."""
@@ -739,21 +720,21 @@ class Deployment(SignInServer):
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        started = time.monotonic()
-        deadline = started + auth_cache_seconds() + 5
-        while True:
+        def refused() -> bool:
             with signed_in(who):
                 try:
                     MlflowClient(self.url).search_experiments(max_results=1)
                 except MlflowException as error:
                     if "failed with error code 401" in str(error):
-                        return time.monotonic() - started
+                        return True
                     raise
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{who} still signs in {auth_cache_seconds()} s after the change"
-                )
-            time.sleep(0.5)
+            return False
+
+        started = time.monotonic()
+        wait_until(refused, timeout=auth_cache_seconds() + 5, every=0.5, failure=lambda: (
+            AssertionError(f"{who} still signs in {auth_cache_seconds()} s after the change")
+        ))  # fmt: skip
+        return time.monotonic() - started
 
 
 def server_mlflow(version: str) -> str:

@@ -47,7 +47,7 @@ from labdocs.fixtures import (  # noqa: F401
 from labdocs.interrupts import Interruptions
 from labdocs.members import lab_member, member_page  # noqa: F401
 from labdocs.page_facts import is_auth_page, is_member_page
-from labdocs.session import SessionFolder, clean_environment
+from labdocs.session import NO_TELEMETRY, SessionFolder, clean_environment
 from labdocs.slurm_fixtures import slurm_cluster  # noqa: F401
 from labdocs.started import STARTED, STOPPING, Started, controller, stop_if_a_server_died
 
@@ -279,7 +279,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
             terminalreporter.write_line(f"  {what}")
         terminalreporter.write_line(
             "Nothing of the tests may leave loopback: set what made these connections so "
-            "that it does not (MLflow telemetry: MLFLOW_DISABLE_TELEMETRY=true)."
+            f"that it does not (MLflow telemetry: {' '.join(f'{k}={v}' for k, v in NO_TELEMETRY.items())})."
         )
 
 
