@@ -51,6 +51,7 @@ from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
 from labdocs.page_facts import MEMBER_USERNAME
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import READY_TIMEOUT, ThrowawayServer, free_port, launch
+from labdocs.session import changed_environment
 from labdocs.waiting import wait_until
 
 DEPLOY = ROOT / "examples" / "deploy"
@@ -755,18 +756,9 @@ def registry_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in CA_VARIABLES}
 
 
-@contextmanager
-def trusting(ca: Path) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in CA_VARIABLES}
-    os.environ.update({name: str(ca) for name in CA_VARIABLES})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def trusting(ca: Path):
+    """Clients trust ``ca`` inside the block."""
+    return changed_environment(dict.fromkeys(CA_VARIABLES, str(ca)))
 
 
 def auth_cache_seconds() -> int:
