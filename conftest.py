@@ -8,28 +8,20 @@ from sybil import Sybil
 from sybil.sybil import SybilCollection
 
 from labdocs.lab import SERVER
-from labdocs.pages import AUTH_PAGES, NOT_PAGES
+from labdocs.page_facts import AUTH_PAGES
+from labdocs.pages import NOT_PAGES
 from labdocs.parsers import parsers
 from labdocs.state_pages import document_types
 
-# page_cache (first: plugin imports it): the pages and tests that passed, not run again
-# until what they depend on changes; members: who runs a page, and the member pages run
-# by two lab members, signed in to the lab's deployment (their own Sybil collectors); slurm: a throwaway Slurm, for the
-# trainings run as batch jobs; deployment_plugin: the lab's deployment (examples/deploy/).
-pytest_plugins = [
-    "labdocs.page_cache",
-    "labdocs.plugin",
-    "labdocs.members",
-    "labdocs.slurm_plugin",
-    "labdocs.deployment_plugin",
-]
+# One plugin (labdocs/plugin.py): its hooks and, imported there, every fixture.
+pytest_plugins = ["labdocs.plugin"]
 
 # Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
 # own temporary folder, environment and MLflow state), a browser tab on the MLflow UI, and
 # the lab member who runs it (its experiments are named after them).
 PAGE_FIXTURES = ["mlflow_server", "page_sandbox", "ui", "lab_member"]
 # Pages about signing in run against the lab's deployment instead (examples/deploy/:
-# nginx with TLS, MLflow, PostgreSQL; deployment_plugin), at the lab's https address, which
+# nginx with TLS, MLflow, PostgreSQL; deployment_fixtures.py), at the lab's https address, which
 # they show; the placeholders they export ('<your password>') become the credentials it
 # made for this session.
 AUTH_PAGE_FIXTURES = ["mlflow_server", "deployment", "page_sandbox", "lab_member"]

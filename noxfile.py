@@ -339,6 +339,7 @@ def lint(session: nox.Session) -> None:
     install(session, "lint.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", "-m", "tools.check_import_rules")  # the import rules still bite
     session.run("python", "-m", "tools.lint_pages")  # the pages, as the doctests read them
     session.run("sphinx-lint", "docs")
     # Offline: the audits that need GitHub's API (known-vulnerable action versions, impostor

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pytest
+from labdocs.session import changed_environment
 
 CREDENTIAL_VARIABLES = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
@@ -71,13 +71,11 @@ class SignInServer:
 def signed_in(who: Credentials | None) -> Iterator[None]:
     """MLflow's client signs in as ``who`` (or sends no credentials) inside the block; the
     credential variables are as before after it, whatever the block set them to."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in CREDENTIAL_VARIABLES:
-            # Set before deleted: MonkeyPatch records only what it changes, and deleting
-            # an unset variable changes nothing, so a block that sets it would leak it.
-            patch.setenv(name, "")
-            patch.delenv(name)
-        if who is not None:
-            patch.setenv("MLFLOW_TRACKING_USERNAME", who.username)
-            patch.setenv("MLFLOW_TRACKING_PASSWORD", who.password)
+    changes: dict[str, str | None] = dict.fromkeys(CREDENTIAL_VARIABLES)
+    if who is not None:
+        changes |= {
+            "MLFLOW_TRACKING_USERNAME": who.username,
+            "MLFLOW_TRACKING_PASSWORD": who.password,
+        }
+    with changed_environment(changes):
         yield

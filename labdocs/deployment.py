@@ -47,11 +47,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdocs import network, processes
+from labdocs import network
 from labdocs.auth import Credentials, SignInServer, new_password, signed_in
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
+from labdocs.page_facts import MEMBER_USERNAME
 from labdocs.server_versions import ServerError, find_mlflow
-from labdocs.servers import READY_TIMEOUT, SERVER_ENVIRONMENT, ThrowawayServer, free_port
+from labdocs.servers import READY_TIMEOUT, ThrowawayServer, free_port, launch
+from labdocs.session import changed_environment
+from labdocs.waiting import wait_until
 
 DEPLOY = ROOT / "examples" / "deploy"
 START_SCRIPT = DEPLOY / "mlflow-server.sh"
@@ -61,7 +64,6 @@ NGINX_SITE = DEPLOY / "mlflow.nginx.conf"
 PGPASS = DEPLOY / "pgpass"
 UNIT = DEPLOY / "mlflow.service"
 POSTGRES_SETUP = DEPLOY / "postgres-setup.sql"
-MEMBER_USERNAME = "lab-member"  # what '<your username>' becomes in the tests
 # What trusts the throwaway CA: MLflow's client, requests (a page calls it), curl, Python's ssl.
 CA_VARIABLES = (
     "MLFLOW_TRACKING_SERVER_CERT_PATH",
@@ -165,28 +167,6 @@ def public_key_pin(cert: Path) -> str:
 # -- the processes ------------------------------------------------------------------
 
 
-def launch(
-    name: str,
-    argv: list[str],
-    folder: Path,
-    *,
-    port: int = 0,
-    env: dict | None = None,
-    inherit: bool = True,
-) -> ThrowawayServer:
-    """Run ``argv`` in a process group of its own under the watchdog, its log in ``folder``;
-    with this process's environment and ``env``, or (not ``inherit``) ``env`` alone.
-
-    The watchdog removes ``folder`` when its owner ends; ``stop()`` ends the group, then
-    removes it.
-    """
-    inherited = {**os.environ, **SERVER_ENVIRONMENT} if inherit else {}
-    server_env = {**inherited, "TMPDIR": str(folder), **(env or {})}
-    server_env = {name: value for name, value in server_env.items() if value is not None}
-    process = processes.watched(folder, argv, folder / "server.log", server_env)
-    return ThrowawayServer(name, port, folder, process)
-
-
 def as_postgres(*argv) -> list[str]:
     """PostgreSQL refuses to run as root; Debian's package made its account."""
     return ["runuser", "-u", "postgres", "--", *map(str, argv)]
@@ -262,13 +242,17 @@ class Postgres:
             as_postgres(self.bin / "postgres", "-D", self.config, *settings),
             self.folder,  # its output is self.log, as pg_ctlcluster's -l
         )
-        deadline = time.monotonic() + 60
-        while run_ok(["pg_isready", "-q", "-h", str(self.folder)]) is False:
+
+        def accepting() -> bool:
+            if run_ok(["pg_isready", "-q", "-h", str(self.folder)]):
+                return True
             if self.process.exit_status() is not None:
                 raise self.process.died("exited before it was ready")
-            if time.monotonic() > deadline:
-                raise DeploymentError(f"PostgreSQL was not ready after 60 s:\n{self.log_tail()}")
-            time.sleep(0.1)
+            return False
+
+        wait_until(accepting, timeout=60, failure=lambda: DeploymentError(
+            f"PostgreSQL was not ready after 60 s:\n{self.log_tail()}"
+        ))  # fmt: skip
 
     def log_tail(self) -> str:
         return self.process.log_tail() if self.process else ""
@@ -720,15 +704,6 @@ class Deployment(SignInServer):
         found = [self.postgres.process, *self.mlflow_processes, self.nginx]
         return [p for p in found if p is not None]
 
-    def servers(self) -> list[ThrowawayServer]:
-        return self.processes()
-
-    def exit_status(self) -> str | None:
-        for process in self.processes():
-            if process.exit_status() is not None:
-                return f"{process.name}: {process.exit_status()}"
-        return None
-
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
         """Every MLflow process answers, and nginx passes the lab's URL on; on the first
         call, the lab member is created. Seconds since the start."""
@@ -751,22 +726,20 @@ class Deployment(SignInServer):
         return f"http://127.0.0.1:{self.mlflow_ports[index]}/health"
 
     def wait_for(self, process: ThrowawayServer, url: str, deadline: float) -> None:
-        while True:
+        def answers() -> bool:
             for each in self.processes():
                 if each.exit_status() is not None:
                     raise each.died("exited before the deployment was ready")
             try:
                 with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        return
+                    return response.status == 200
             except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise DeploymentError(
-                    f"the {process.name} did not answer {url} in time.\n"
-                    f"--- {process.log_path} (last lines) ---\n{process.log_tail()}"
-                )
-            time.sleep(0.1)
+                return False
+
+        wait_until(answers, timeout=deadline - time.monotonic(), failure=lambda: DeploymentError(
+            f"the {process.name} did not answer {url} in time.\n"
+            f"--- {process.log_path} (last lines) ---\n{process.log_tail()}"
+        ))  # fmt: skip
 
     def stop(self) -> None:
         """nginx, then MLflow, then PostgreSQL; its watchdog then removes the folder."""
@@ -786,21 +759,21 @@ class Deployment(SignInServer):
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        started = time.monotonic()
-        deadline = started + auth_cache_seconds() + 5
-        while True:
+        def refused() -> bool:
             with signed_in(who):
                 try:
                     MlflowClient(self.url).search_experiments(max_results=1)
                 except MlflowException as error:
                     if "failed with error code 401" in str(error):
-                        return time.monotonic() - started
+                        return True
                     raise
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{who} still signs in {auth_cache_seconds()} s after the change"
-                )
-            time.sleep(0.5)
+            return False
+
+        started = time.monotonic()
+        wait_until(refused, timeout=auth_cache_seconds() + 5, every=0.5, failure=lambda: (
+            AssertionError(f"{who} still signs in {auth_cache_seconds()} s after the change")
+        ))  # fmt: skip
+        return time.monotonic() - started
 
 
 def server_mlflow(version: str) -> str:
@@ -821,18 +794,9 @@ def registry_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in CA_VARIABLES}
 
 
-@contextmanager
-def trusting(ca: Path) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in CA_VARIABLES}
-    os.environ.update({name: str(ca) for name in CA_VARIABLES})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def trusting(ca: Path):
+    """Clients trust ``ca`` inside the block."""
+    return changed_environment(dict.fromkeys(CA_VARIABLES, str(ca)))
 
 
 def auth_cache_seconds() -> int:

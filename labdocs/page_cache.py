@@ -45,6 +45,7 @@ import pytest
 
 from labdocs import summary
 from labdocs.lab import ROOT as SITE
+from labdocs.started import STARTED
 
 CACHE_ENTRY = "labdocs/passed"  # {file relative to the root: its key when all passed}
 # Options that select part of a file: a file run so is not known to pass whole.
@@ -264,7 +265,7 @@ class State:
 STATE = pytest.StashKey[State]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_option(parser: pytest.Parser) -> None:
     parser.addoption(
         "--all", action="store_true", dest="run_all",
         help="run every page and test, also those that passed with nothing changed since",
@@ -359,7 +360,7 @@ def _collected(relative: Path) -> bool:
     return relative.suffix == ".py" and relative.name.startswith("test_")
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+def ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """A file that passed, with nothing it depends on changed since, is not collected: not
     parsed, not imported (its examples are counted from the cache)."""
     state = _state(config)
@@ -386,8 +387,7 @@ def _selected(config: pytest.Config, path: Path) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)  # before the summary (plugin.py) writes down the examples
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def deselect_passed(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A file named on the command line is collected whatever pytest_ignore_collect says:
     its tests are deselected instead when it passed before."""
     state = _state(config)
@@ -402,16 +402,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         state.files_from_cache |= {file_of(item.nodeid) for item in cached}
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    _collected_ids(session.config, [item.nodeid for item in session.items])
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node, ids) -> None:
-    _collected_ids(node.config, ids)
-
-
-def _collected_ids(config: pytest.Config, ids: list[str]) -> None:
+def collected(config: pytest.Config, ids: list[str]) -> None:
+    """What this run collected (a worker's ids, in the controller), keyed as the run starts."""
     state = _state(config)
     for nodeid in ids:
         name = file_of(nodeid)
@@ -419,7 +411,7 @@ def _collected_ids(config: pytest.Config, ids: list[str]) -> None:
         state.collected.setdefault(name, set()).add(nodeid)
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def configure(config: pytest.Config) -> None:
     _state(config)  # the environment is read now, before the session moves HOME
     config.pluginmanager.register(_Reports(config), "labdocs-page-cache-reports")
 
@@ -439,8 +431,8 @@ class _Reports:
             state.outcomes.setdefault(name, set()).add(report.nodeid)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist sends workeroutput
-def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+def session_finished(session: pytest.Session, exitstatus) -> None:
+    """Keep what passed (before xdist sends a worker's output: plugin.py calls it first)."""
     config = session.config
     state = _state(config)
     if hasattr(config, "workerinput"):  # the controller keeps; a worker says what it skipped
@@ -466,14 +458,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
 
 def _examples(config: pytest.Config) -> list[summary.Example]:
     """The examples this run collected, as the summary counts them (plugin.py)."""
-    from labdocs.plugin import STARTED  # plugin.py imports this module
-
     started = config.stash.get(STARTED, None)
     return started.examples if started is not None else []
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:
+def worker_down(node) -> None:
     """A worker ended: what it left to the cache (every worker leaves the same)."""
     output = getattr(node, "workeroutput", {})
     _state(node.config).files_from_cache |= set(output.get("files_from_cache", []))

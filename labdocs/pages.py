@@ -1,5 +1,5 @@
-"""The site's pages: which there are, which sign in, what each includes. Written once, for
-the tests (conftest.py), the lint of pages (tools/lint_pages.py) and the benchmark.
+"""The site's pages: which there are and what each includes (which sign in, and who runs
+them: page_facts.py). For the tests (conftest.py), the lint of pages and the benchmark.
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ EXAMPLES = ROOT / "examples"
 SYNTAX = {".rst": "rest", ".md": "myst"}
 NOT_PAGES = ["_build/*", "_inventories/*", "_static/*", "_templates/*"]  # below docs/
 
-# Pages about signing in run against the lab's deployment (deployment.py), not the plain
-# server. Without suffix: they may be reST or MyST. Relative to the repository.
-AUTH_PAGES = ["docs/guides/mlflow/signing-in", "docs/admin/*"]
-
 
 def pages() -> list[Path]:
     """Every page of the site, in a stable order."""
@@ -30,13 +26,6 @@ def pages() -> list[Path]:
     return sorted(
         p for p in found if not any(fnmatch(str(p.relative_to(DOCS)), x) for x in NOT_PAGES)
     )
-
-
-def is_auth_page(page: Path) -> bool:
-    if not page.resolve().is_relative_to(ROOT):
-        return False  # a page of a test's own, outside the site
-    name = str(page.resolve().relative_to(ROOT).with_suffix(""))
-    return any(fnmatch(name, pattern) for pattern in AUTH_PAGES)
 
 
 def parse(page: Path) -> Document:

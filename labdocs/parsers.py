@@ -148,7 +148,7 @@ def _placeholder_value(example: Example, name: str, placeholder: str) -> str:
     if deployment is None:
         raise AssertionError(
             f"{example.path}:{example.line}: exports {name}={placeholder}, but the page does "
-            "not run against the lab's deployment (AUTH_PAGES in labdocs/pages.py)"
+            "not run against the lab's deployment (AUTH_PAGES in labdocs/page_facts.py)"
         )
     values = deployment.placeholders
     if placeholder not in values:

@@ -46,6 +46,18 @@ def within_sandbox(folder: Path, left_open: list[str]) -> Iterator[Path]:
             os.environ.update(saved_env)
 
 
+@contextmanager
+def checked_sandbox(session, folder: Path, where: str) -> Iterator[Path]:
+    """``within_sandbox``, failing ``where`` ("this page") for a run it left open, unless
+    a test of the session failed meanwhile (that failure says more)."""
+    failed_before = session.testsfailed
+    left_open: list[str] = []
+    with within_sandbox(folder, left_open):
+        yield folder
+    if left_open and session.testsfailed == failed_before:
+        raise left_open_error(where, left_open)
+
+
 def left_open_error(where: str, runs: list[str]) -> LeftOpenRun:
     return LeftOpenRun(
         f"{where} left the run {', '.join(map(repr, runs))} open (MLflow ended it as "

@@ -29,6 +29,7 @@ from labdocs import network, processes
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
 from labdocs.server_versions import ServerError, supports
 from labdocs.session import NO_TELEMETRY
+from labdocs.waiting import log_tail, wait_until
 
 READY_TIMEOUT = float(os.environ.get("DOCS_MLFLOW_READY_TIMEOUT", "90"))
 LOG_TAIL_LINES = 40
@@ -96,6 +97,27 @@ def plain_server_command(mlflow: str, *extra_args: str) -> Command:
     return command
 
 
+def launch(
+    name: str,
+    argv: list,
+    folder: Path,
+    *,
+    port: int = 0,
+    env: dict | None = None,
+    inherit: bool = True,
+) -> ThrowawayServer:
+    """Run ``argv`` under the watchdog (processes.py), in a process group of its own, its
+    log in ``folder``: with this process's environment, ``SERVER_ENVIRONMENT``, ``TMPDIR``
+    in ``folder`` and ``env``, or (not ``inherit``) ``env`` alone. In ``env``, None removes
+    a variable. The watchdog removes ``folder`` when its owner ends; ``stop()`` ends the
+    group, then removes it."""
+    inherited = {**os.environ, **SERVER_ENVIRONMENT} if inherit else {}
+    server_env = {**inherited, "TMPDIR": str(folder), **(env or {})}
+    server_env = {key: value for key, value in server_env.items() if value is not None}
+    process = processes.watched(folder, argv, folder / "server.log", server_env)
+    return ThrowawayServer(name, port, folder, process)
+
+
 class ThrowawayServer:
     """One throwaway server: its name, where it listens, its folder, log and process."""
 
@@ -134,25 +156,14 @@ class ThrowawayServer:
         argv, command_env = command(folder, port)
         tmp = folder / "tmp"  # what MLflow writes to temporary files goes away with the folder
         tmp.mkdir()
-        server_env = {
-            **os.environ,
-            **SERVER_ENVIRONMENT,
-            "TMPDIR": str(tmp),
-            **(env or {}),
-            **command_env,
-        }
-        server_env = {name: value for name, value in server_env.items() if value is not None}
-        process = processes.watched(folder, argv, folder / "server.log", server_env)
-        return cls(name, port, folder, process)
+        return launch(
+            name, argv, folder, port=port, env={"TMPDIR": str(tmp), **(env or {}), **command_env}
+        )
 
     # -- waiting ------------------------------------------------------------------
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError as error:
-            return f"(no log: {error})"
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def exit_status(self) -> str | None:
         """None while the server runs; once it has ended, how (its exit code or signal)."""
@@ -182,16 +193,18 @@ class ThrowawayServer:
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
         """Poll ``/health`` until it answers, then make one API request as a reader's
         would reach it (``answers_the_lab_host``); fail at once, with the log, if it cannot."""
-        deadline = time.monotonic() + timeout
-        while not self.is_healthy():
+
+        def healthy() -> bool:
+            if self.is_healthy():
+                return True
             if self.exit_status() is not None:
                 raise self.died("exited before it was ready")
-            if time.monotonic() > deadline:
-                raise ServerError(
-                    f"the {self.name} at {self.url} was not ready after {timeout:.0f} s.\n"
-                    f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
-                )
-            time.sleep(0.05)
+            return False
+
+        wait_until(healthy, timeout=timeout, every=0.05, failure=lambda: ServerError(
+            f"the {self.name} at {self.url} was not ready after {timeout:.0f} s.\n"
+            f"--- {self.log_path} (last lines) ---\n{self.log_tail()}"
+        ))  # fmt: skip
         self.answers_the_lab_host()
         self.ready = True
         return time.monotonic() - self.started_at

@@ -12,7 +12,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 
 # Variables of the developer's shell that would change what the examples do.
@@ -38,6 +39,26 @@ def clean_environment(environ: MutableMapping[str, str]) -> None:
     for name in [n for n in environ if n.startswith(SCRUBBED_PREFIXES)]:
         del environ[name]
     environ.update(TEST_ENVIRONMENT)
+
+
+@contextmanager
+def changed_environment(changes: dict[str, str | None]) -> Iterator[None]:
+    """``os.environ`` with ``changes`` (None removes a variable) inside the block; those
+    variables as they were before after it, whatever the block set them to."""
+    saved = {name: os.environ.get(name) for name in changes}
+    try:
+        _put(changes)
+        yield
+    finally:
+        _put(saved)
+
+
+def _put(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 class SessionFolder:

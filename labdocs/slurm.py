@@ -28,6 +28,7 @@ from pathlib import Path
 
 from labdocs.processes import belongs, end_group, watched
 from labdocs.servers import free_port
+from labdocs.waiting import log_tail, wait_until
 
 READY_TIMEOUT = 30.0
 MARK = "DOCS_SLURM_CLUSTER"  # in the environment of every process of one cluster
@@ -191,18 +192,17 @@ class ThrowawaySlurm:
 
     def wait_for(self, job_id: int, test, what: str, timeout: float = 60.0) -> dict[str, str]:
         """Poll the job until ``test(fields)`` holds; fail after ``timeout``, saying ``what``."""
-        deadline = time.monotonic() + timeout
-        while True:
+        last: dict[str, str] = {}
+
+        def done() -> dict[str, str] | None:
             self.check_alive()
-            fields = self.job(job_id)
-            if test(fields):
-                return fields
-            if time.monotonic() > deadline:
-                raise SlurmError(
-                    f"job {job_id}: not {what} after {timeout:.0f} s; it is "
-                    f"{fields.get('JobState')} ({fields.get('Reason')})\n{self.log_tail()}"
-                )
-            time.sleep(0.2)
+            last.update(fields := self.job(job_id))
+            return fields if test(fields) else None
+
+        return wait_until(done, timeout=timeout, every=0.2, failure=lambda: SlurmError(
+            f"job {job_id}: not {what} after {timeout:.0f} s; it is "
+            f"{last.get('JobState')} ({last.get('Reason')})\n{self.log_tail()}"
+        ))  # fmt: skip
 
     def start_now_if_held_back(self, job_id: int) -> None:
         """A requeued job waits for its BeginTime (about two minutes): start it now.
@@ -216,15 +216,13 @@ class ThrowawaySlurm:
     # -- health ----------------------------------------------------------------------
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        parts = []
-        for name in ("log/daemons.log", "log/slurmctld.log", "log/slurmd.log"):
-            try:
-                text = (self.folder / name).read_text(errors="replace")
-            except OSError:
-                continue
-            tail = "\n".join(text.splitlines()[-lines:])
-            parts.append(f"--- {self.folder / name} (last lines) ---\n{tail}")
-        return "\n".join(parts)
+        logs = [
+            self.folder / name
+            for name in ("log/daemons.log", "log/slurmctld.log", "log/slurmd.log")
+        ]
+        return "\n".join(
+            f"--- {log} (last lines) ---\n{log_tail(log, lines)}" for log in logs if log.exists()
+        )
 
     def check_alive(self) -> None:
         code = self.process.poll()
@@ -233,18 +231,18 @@ class ThrowawaySlurm:
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
         """Wait until the node is idle (it takes jobs); fail at once, with the logs, if not."""
-        started = time.monotonic()
-        while True:
+        started, state = time.monotonic(), [""]
+
+        def idle() -> bool:
             self.check_alive()
-            state = self.run("sinfo", "--noheader", "--format=%T", check=False).strip()
-            if state == "idle":
-                return time.monotonic() - started
-            if time.monotonic() - started > timeout:
-                raise SlurmError(
-                    f"the throwaway Slurm's node is {state or 'unknown'!r}, not idle, after "
-                    f"{timeout:.0f} s.\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
+            state[0] = self.run("sinfo", "--noheader", "--format=%T", check=False).strip()
+            return state[0] == "idle"
+
+        wait_until(idle, timeout=timeout, failure=lambda: SlurmError(
+            f"the throwaway Slurm's node is {state[0] or 'unknown'!r}, not idle, after "
+            f"{timeout:.0f} s.\n{self.log_tail()}"
+        ))  # fmt: skip
+        return time.monotonic() - started
 
     # -- stopping ---------------------------------------------------------------------
 

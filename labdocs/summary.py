@@ -56,6 +56,31 @@ def examples_of(ids: list[str], root: Path) -> list[Example]:
     return found
 
 
+# A member run's node ids: ``page[as NAME]::...`` (member_runs.py).
+MEMBER_RUN = re.compile(r"\[as (?P<member>[^\]]+)\]::")
+
+
+def write_members(terminalreporter, examples: list[Example]) -> None:
+    """A line per lab member: how their runs of the member pages went."""
+    outcome_of = outcomes(terminalreporter)
+    runs: dict[str, Counter[str]] = {}
+    pages: dict[str, set[str]] = {}
+    for nodeid, _, page in examples:
+        found = MEMBER_RUN.search(nodeid)
+        if found is None:
+            continue
+        member = found["member"]
+        runs.setdefault(member, Counter())[outcome_of.get(nodeid, "not run")] += 1
+        pages.setdefault(member, set()).add(page)
+    for member, counts in runs.items():
+        line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        terminalreporter.write_line(
+            f"as {member}, signed in: "
+            f"{plural(sum(counts.values()), 'example')} on {plural(len(pages[member]), 'page')}"
+            f" ({line})"
+        )
+
+
 def write(
     terminalreporter,
     examples: list[Example],

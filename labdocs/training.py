@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,8 @@ from mlflow.entities import Run
 
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.progress import run_while_progressing
+from labdocs.session import NO_TELEMETRY
+from labdocs.waiting import wait_until
 
 if TYPE_CHECKING:
     from labdocs.slurm import ThrowawaySlurm
@@ -40,8 +41,7 @@ def training_environment(tracking_uri: str, member: str) -> dict[str, str]:
     return {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
+        **NO_TELEMETRY,
         "LOGNAME": member,
         "USER": member,
         # `python` and `torchrun` in a batch script: this environment's, as under nox.
@@ -108,8 +108,8 @@ class MemberTraining:
 
     def wait_for_steps(self, count: int, timeout: float = 60.0) -> str:
         """Wait until the run has logged ``count`` points; its ID."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def logged() -> str | None:
             self.still_going()
             runs = self.runs()
             if (
@@ -117,16 +117,23 @@ class MemberTraining:
                 and len(logged_steps(self.server_url, runs[0].info.run_id, self.metric)) >= count
             ):
                 return runs[0].info.run_id
-            time.sleep(0.2)
-        raise AssertionError(f"fewer than {count} steps logged after {timeout} s:\n{self.log()}")
+            return None
+
+        return wait_until(logged, timeout=timeout, every=0.2, failure=lambda: AssertionError(
+            f"fewer than {count} steps logged after {timeout} s:\n{self.log()}"
+        ))  # fmt: skip
 
     def wait_for_status(self, run_id: str, status: str, timeout: float = 60.0) -> None:
         client = MlflowClient(self.server_url)
-        deadline = time.monotonic() + timeout
-        while (found := client.get_run(run_id).info.status) != status:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"run {run_id} is {found}, not {status}:\n{self.log()}")
-            time.sleep(0.2)
+        found = [""]
+
+        def reached() -> bool:
+            found[0] = client.get_run(run_id).info.status
+            return found[0] == status
+
+        wait_until(reached, timeout=timeout, every=0.2, failure=lambda: AssertionError(
+            f"run {run_id} is {found[0]}, not {status}:\n{self.log()}"
+        ))  # fmt: skip
 
 
 class BatchJob(MemberTraining):

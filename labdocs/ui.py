@@ -21,13 +21,14 @@ a picture shows must be reachable by the page's instructions. With ``DOCS_SCREEN
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from labdocs.browser import Browser
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pictures import lighten
+from labdocs.waiting import wait_until
 
 ENV_SCREENSHOTS = "DOCS_SCREENSHOTS"  # "write": ui.picture writes the pictures it frames
 # The UI loads lazily: a name the page gives may appear only once the server answered. It
@@ -52,6 +53,16 @@ PICTURE_MARGIN = 16  # pixels below the last thing a picture frames
 
 class UIError(AssertionError):
     """The UI does not show what the page says it does."""
+
+
+@contextmanager
+def stayed_on_loopback(browser: Browser) -> Iterator[None]:
+    """Fail if the browser asked, inside the block, for anything beyond the lab's URL."""
+    before = len(browser.guard.refused)
+    yield
+    refused = browser.guard.refused[before:]
+    if refused:
+        raise UIError(f"the browser tried to leave this machine: {refused}")
 
 
 # -- the page's browser ------------------------------------------------------------------
@@ -114,21 +125,26 @@ class UI:
     def _wait_for(self, lookup, absent: str):
         """``lookup()``'s first answer that is not None, looked for until the UI has
         settled without it (then UIError: ``absent``, with where the tab is) or HANG_S."""
-        started = time.monotonic()
-        while True:
-            found = lookup()
-            if found is not None:
-                return found
-            if self.settled():
-                found = lookup()  # what settled may be what was looked for
-                if found is not None:
-                    return found
-                raise UIError(f"{absent} (on {self.tab.url}, settled: nothing loading or changing)")
-            if time.monotonic() - started > HANG_S:
-                raise UIError(
-                    f"{absent} (on {self.tab.url}, not settled after {HANG_S:.0f} s: {self._busy()})"
-                )
-            self.tab.wait_for_timeout(200)
+
+        def found():
+            answer = lookup()
+            if answer is None and self.settled():
+                answer = lookup()  # what settled may be what was looked for
+                if answer is None:
+                    raise UIError(
+                        f"{absent} (on {self.tab.url}, settled: nothing loading or changing)"
+                    )
+            return answer
+
+        return wait_until(
+            found,
+            timeout=HANG_S,
+            every=0.2,
+            sleep=lambda seconds: self.tab.wait_for_timeout(seconds * 1000),  # serves events
+            failure=lambda: UIError(
+                f"{absent} (on {self.tab.url}, not settled after {HANG_S:.0f} s: {self._busy()})"
+            ),
+        )
 
     def open(self, url: str) -> None:
         """Open a URL as a reader pastes it (the lab's; the browser reaches the test server)."""

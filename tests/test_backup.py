@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 from labdocs import store_summary
 from labdocs.auth import new_password, signed_in
 from labdocs.deployment import DEPLOY, Deployment
-from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
+from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 
 URL = LAB_HTTPS_TRACKING_URI

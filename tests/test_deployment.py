@@ -1,7 +1,7 @@
 """examples/deploy/: that the deployment the tests start is the admin page's, that it keeps
 passwords off the network, and that it refuses what the pages say it refuses.
 
-The pages run their own examples against it (AUTH_PAGES in labdocs/pages.py); these tests
+The pages run their own examples against it (AUTH_PAGES in labdocs/page_facts.py); these tests
 cover what a page cannot show in its flow: several users at once, a reader's credentials
 file, what crosses the network, the server's own refusals, and bad input at start.
 """

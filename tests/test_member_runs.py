@@ -13,7 +13,7 @@ from sybil import Document
 from labdocs import network
 from labdocs.browser import Browser
 from labdocs.lab import LAB_HOST, LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
-from labdocs.members import PageAfterTheMove
+from labdocs.member_runs import PageAfterTheMove
 from labdocs.pages import DOCS, EXAMPLES, ROOT, SYNTAX
 from labdocs.parsers import parsers
 from labdocs.plugin import scope_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labdocs.members import MEMBER_PAGES
+from labdocs.page_facts import MEMBER_PAGES
 from labdocs.pages import ROOT, SYNTAX, included_files, pages
 
 MEMBER_RULE = 'os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()'

@@ -23,7 +23,7 @@ from mlflow.server.auth.client import AuthServiceClient
 from labdocs import store_summary
 from labdocs.auth import signed_in
 from labdocs.deployment import DEPLOY, Deployment, server_mlflow
-from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
+from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.servers import ThrowawayServer
 

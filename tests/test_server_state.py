@@ -17,7 +17,7 @@ from labdocs.lab import (
     SECURED,
     server_state,
 )
-from labdocs.members import PageAfterTheMove
+from labdocs.member_runs import PageAfterTheMove
 from labdocs.pages import DOCS, SYNTAX, pages
 from labdocs.parsers import parsers
 from labdocs.state_pages import STATE_TAGS, other_state_spans, page_type

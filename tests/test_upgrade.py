@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from labdocs import store_summary
 from labdocs.auth import Credentials, new_password, signed_in
 from labdocs.deployment import AUTH_CONFIG, Deployment, server_mlflow
-from labdocs.deployment_plugin import DRILL_READY_TIMEOUT
+from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.server_versions import ServerError, find_mlflow
 

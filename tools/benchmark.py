@@ -28,6 +28,7 @@ from pathlib import Path
 
 from labdocs import pages
 from labdocs.lab import LAB_TRACKING_URI
+from labdocs.page_facts import is_auth_page
 from labdocs.servers import ThrowawayServer, plain_server_command
 from labdocs.session import clean_environment
 
@@ -135,7 +136,7 @@ def floorable(candidates: list[str]) -> list[str]:
 
 def plain_pages() -> list[str]:
     """The pages that run against the plain server (the sign-in pages need the deployment)."""
-    return [str(p.relative_to(ROOT)) for p in pages.pages() if not pages.is_auth_page(p)]
+    return [str(p.relative_to(ROOT)) for p in pages.pages() if not is_auth_page(p)]
 
 
 def doctest_runs(

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Several examples, one slow (log_model), and their member runs; a page about signing in;
 # and the admin page: the run boots the lab's deployment (PostgreSQL, MLflow, nginx:
-# deployment_plugin; with two workers, one each) at the end of collection, and it must go
+# deployment_fixtures.py; with two workers, one each) at the end of collection, and it must go
 # as well.
 PAGES = [
     "docs/guides/mlflow/logging.rst",

@@ -1,9 +1,9 @@
 """Fixtures of the lab's deployment (deployment.py: the files of examples/deploy/).
 
 ``deployment``: one per pytest run (across the cores, one per worker), started as soon as
-collection shows that a selected test needs it (it boots while the others run), reached at
-the lab's https address (``LAB_HTTPS_TRACKING_URI``), stopped when the run ends (its
-folder gone); if it dies, the run stops, saying so.
+collection shows that a selected test needs it (``start_if_needed``: it boots while the
+others run), reached at the lab's https address (``LAB_HTTPS_TRACKING_URI``), stopped when
+the run ends; its processes are among the servers whose death stops the run (started.py).
 
 ``fresh_deployment`` starts more, for the tests that move, back up, restore and restart:
 each one ready, reached through the lab's https address only inside its ``routed()``
@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from labdocs.deployment import Deployment
-from labdocs.plugin import controller
 from labdocs.server_versions import ServerError
+from labdocs.started import STARTED, controller
 
 # Minutes, not the pages' 90 s: these deployments start one MLflow process after another
 # (two on an empty database would collide), and the drills run while the machine is busy.
@@ -26,23 +26,17 @@ DRILL_READY_TIMEOUT = 300.0
 # The session's deployment: PostgreSQL's initdb, then MLflow on an empty database.
 SESSION_READY_TIMEOUT = 180.0
 
-SESSION_DEPLOYMENT = pytest.StashKey[list]()  # [Deployment] once started, else []
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[SESSION_DEPLOYMENT] = []
-
 
 def _start(config: pytest.Config) -> Deployment:
-    started = config.stash[SESSION_DEPLOYMENT]
-    if not started:
-        started.append(Deployment.start())
-    return started[0]
+    started = config.stash[STARTED]
+    if started.deployment is None:
+        started.deployment = Deployment.start()
+    return started.deployment
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start booting now if a selected test needs the session's deployment (each worker of
-    a parallel session collects every test: each boots one)."""
+def start_if_needed(session: pytest.Session) -> None:
+    """At the end of collection: start booting now if a selected test needs the session's
+    deployment (each worker of a parallel session collects every test: each boots one)."""
     if session.config.option.collectonly or controller(session.config):
         return
     if any("deployment" in getattr(item, "fixturenames", ()) for item in session.items):
@@ -62,21 +56,6 @@ def deployment(pytestconfig: pytest.Config) -> Deployment:
     except ServerError as error:
         pytest.exit(str(error), returncode=pytest.ExitCode.INTERNAL_ERROR)
     return running
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A deployment process that died stops the session, with its log."""
-    for running in item.config.stash[SESSION_DEPLOYMENT]:
-        for process in running.processes():
-            if process.ready and process.exit_status() is not None:
-                item.session.shouldstop = str(process.died("died during the run"))
-                pytest.skip("the session is stopping: the reason is printed at its end")
-
-
-@pytest.hookimpl(tryfirst=True)  # before plugin.py removes the session's folder
-def pytest_unconfigure(config: pytest.Config) -> None:
-    for running in config.stash.get(SESSION_DEPLOYMENT, []):
-        running.stop()
 
 
 @pytest.fixture

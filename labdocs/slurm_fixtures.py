@@ -1,4 +1,4 @@
-"""The pytest plugin of the throwaway Slurm (slurm.py): the ``slurm_cluster`` fixture.
+"""The fixture of the throwaway Slurm (slurm.py): ``slurm_cluster``.
 
 Started by the first test that asks for it (in about a second), stopped at the end of the
 run with its jobs; if pytest is killed, the daemons' watchdog ends it all the same.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labdocs.plugin import STARTED
 from labdocs.slurm import SlurmError, ThrowawaySlurm, installed
+from labdocs.started import STARTED
 
 
 @pytest.fixture(scope="session")
