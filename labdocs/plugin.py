@@ -68,6 +68,12 @@ IGNORED_MLFLOW_WARNINGS = [
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     page_cache.add_option(parser)
+    parser.addoption(
+        "--every-example",
+        action="store_true",
+        help="run a page's later examples after one failed (the compatibility table "
+        "measures each example; the site's own runs stop a page at its first failure)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path reads --basetemp
@@ -208,6 +214,7 @@ def pytest_runtest_call(item: pytest.Item):
     finally:
         logger.removeHandler(recorder)
     if recorder.records:
+        item.stash[ONLY_WARNED] = True  # the example ran to its end: the page goes on
         lines = "\n".join(f"  {r.name}: {r.getMessage()}" for r in recorder.records)
         message = f"MLflow logged warnings while this example ran:\n{lines}"
         example = getattr(item, "example", None)
@@ -215,6 +222,11 @@ def pytest_runtest_call(item: pytest.Item):
             raise SybilFailure(example, message)
         pytest.fail(message, pytrace=False)
     return result
+
+
+# An example that failed only because MLflow logged warnings: it ran to its end, so the
+# page's later examples still build on what it did.
+ONLY_WARNED = pytest.StashKey[bool]()
 
 
 def _page_run(item: pytest.Item) -> str | None:
@@ -238,7 +250,10 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     if report.failed and stop_if_a_server_died(item.session):  # say that, once, at the end
         report.outcome, report.longrepr = "skipped", (str(item.path), 0, STOPPING)
     example = getattr(item, "example", None)
-    if report.failed and example is not None:
+    stops_the_page = not (
+        item.stash.get(ONLY_WARNED, False) or item.config.getoption("every_example")
+    )
+    if report.failed and example is not None and stops_the_page:
         item.config.stash[STARTED].failed_at.setdefault(_page_run(item), example.line)
     if report.skipped and example is not None and isinstance(report.longrepr, tuple):
         # Where the skip is on the page, not where Sybil raised SkipTest (a report's line

@@ -147,6 +147,19 @@ FAULTY_PAGES = {
 
            assert False, "never run"
         """,
+    "warned.rst": """
+        An example that runs to its end while MLflow logs a warning, then one after it:
+
+        .. code-block:: python
+
+           import logging
+
+           logging.getLogger("mlflow.tracking").warning("a warning MLflow logs")
+
+        .. code-block:: python
+
+           assert logging
+        """,
     "test_leaky.py": """
         import os
 
@@ -231,6 +244,28 @@ def test_after_a_page_s_failure_its_later_examples_are_not_run(faulty_run):
     assert outcome(result, "doctest.rst:4") == "PASSED"
 
 
+def test_a_warning_fails_its_example_and_the_page_goes_on(faulty_run):
+    """An example that failed only because MLflow logged a warning ran to its end: what the
+    later examples build on is there, so they run."""
+    result, _, _ = faulty_run
+    assert outcome(result, "warned.rst:4") == "FAILED"
+    assert "mlflow.tracking: a warning MLflow logs" in result.stdout
+    assert outcome(result, "warned.rst:10") == "PASSED"
+
+
+def test_every_example_runs_after_a_failure_when_asked(tmp_path):
+    """The compatibility table measures each example: ``--every-example``."""
+    result, _, _ = run_pytest(
+        tmp_path, {"stops.rst": FAULTY_PAGES["stops.rst"]}, "-o", "timeout=2", "-rA",
+        "--every-example", "stops.rst",
+    )  # fmt: skip
+    assert outcome(result, "stops.rst:4") == "FAILED"
+    assert outcome(result, "stops.rst:8") == "FAILED"  # waited out its bound
+    assert "Timeout (>2.0s)" in result.stdout
+    assert outcome(result, "stops.rst:14") == "FAILED"
+    assert "never run" in result.stdout
+
+
 def test_other_loopback_servers_are_refused(faulty_run):
     result, _, _ = faulty_run
     assert outcome(result, "elsewhere.rst:4") == "FAILED"
@@ -299,5 +334,5 @@ def test_a_test_that_leaves_a_variable_behind_fails_and_the_next_does_not_see_it
 
 def test_one_summary_counts_every_worker_s_examples(faulty_run):
     result, _, _ = faulty_run
-    assert len(re.findall(r"^-+ \d+ examples on 8 pages -+$", result.stdout, re.M)) == 1
+    assert len(re.findall(r"^-+ \d+ examples on 9 pages -+$", result.stdout, re.M)) == 1
     assert "[gw1]" in result.stdout  # two workers ran them

@@ -217,6 +217,7 @@ def run_pair(client: Version, server: Version) -> dict:
         command = [
             str(python), "-m", "pytest", *PAGES, "-q", f"--junitxml={junit}",
             "--all",  # a cell is a run against its pair, never a page passed from cache
+            "--every-example",  # each example measured, also after one failed
             # What a reader meets: a Python warning is shown, not an error as in the site's
             # own tests (pyproject.toml). MLflow's logged warnings are results ("warned").
             "-W", "always",
