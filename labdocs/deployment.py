@@ -32,8 +32,12 @@ from __future__ import annotations
 
 import base64
 import configparser
+import functools
+import grp
 import hashlib
+import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -85,15 +89,27 @@ CA_VARIABLES = (
 #   ``credentials``), which the scripts' LAB_* variables name.
 # - The daemons run in the foreground under the run's watchdog, not under systemd. So
 #   mlflow.service's sandbox (ProtectSystem=, SystemCallFilter= and the like) is not
-#   applied, only rated (systemd-analyze security), and its account is root, not `mlflow`,
-#   which this machine does not have (its /etc/passwd stays as it is).
+#   applied, only rated (systemd-analyze security); of it, only what setpriv gives
+#   (no capabilities, no new privileges, no supplementary groups: SERVER_PRIVILEGES).
+# - The server's account is a uid and gid that no account or group of this machine has
+#   (server_account), not the `mlflow` account that the page's `useradd` makes: the
+#   machine's /etc/passwd stays as it is. What the page gives to `mlflow` is that uid's;
+#   the scripts that chown to `mlflow` are told its number (LAB_MLFLOW_OWNER).
 # - /opt/mlflow/bin in the unit's PATH is the MLflow under test, MLflow listens on a free
-#   loopback port (not 5000), and PrivateTmp= is a TMPDIR of the run.
+#   loopback port (not 5000), and PrivateTmp= is a TMPDIR of the run. Where the server's
+#   account cannot pass to that MLflow (a clone in root's home, mode 700, or its Python
+#   there), it runs from hard links to its files in the run's folder (server_bin).
 # - PostgreSQL skips fsync (initdb's too: -N): a throwaway cluster need not survive a power
 #   cut.
 POSTGRES_TEST_INITDB_OPTIONS = ["-N"]
 POSTGRES_TEST_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 UNIT_TEST_PATHS = {"/opt/mlflow/bin": "{mlflow_bin}", "/etc/mlflow/": "{etc}/"}
+# The uids and gids systemd keeps for services' throwaway accounts (DynamicUser=): the first
+# that no account and no group of this machine has is the server's.
+THROWAWAY_IDS = range(61184, 65520)
+# What mlflow.service takes from the server besides its root (CapabilityBoundingSet=,
+# NoNewPrivileges=) and what setpriv can take as well.
+SERVER_PRIVILEGES = ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
 POSTGRES_CLUSTER = "main"
 # The admin page's changes: its conf.d file, and its line for pg_hba.conf, which its sed
@@ -339,6 +355,147 @@ def on_this_machine(value: str, **paths: str) -> str:
     return value
 
 
+# -- the server's account ------------------------------------------------------------
+
+
+@functools.cache
+def server_account() -> tuple[int, int]:
+    """The uid and gid that the server runs as (mlflow.service's User= and Group=): the first
+    of THROWAWAY_IDS that no account and no group of this machine has."""
+    for number in THROWAWAY_IDS:
+        if not _known(pwd.getpwuid, number) and not _known(grp.getgrgid, number):
+            return number, number
+    raise DeploymentError(
+        f"every uid and gid from {THROWAWAY_IDS.start} to {THROWAWAY_IDS.stop - 1} is taken: "
+        "the server's throwaway account needs one that no account or group has"
+    )
+
+
+def _known(lookup, number: int) -> bool:
+    try:
+        lookup(number)
+    except KeyError:
+        return False
+    return True
+
+
+def give_to_server(path: Path) -> None:
+    """As the page's ``install -o mlflow -g mlflow``: the server's account's."""
+    os.chown(path, *server_account())
+
+
+def readable_by_the_server(path: Path) -> None:
+    """As the page installs basic_auth.ini (``install -o root -g mlflow -m 640``): the
+    server may read it, not change it, and pass through the folders above it."""
+    os.chown(path, 0, server_account()[1])
+    path.chmod(0o640)
+    let_postgres_through(path.parent)
+
+
+@functools.cache
+def python_layout(mlflow: str) -> dict[str, str]:
+    """Where the Python environment of ``mlflow`` has its parts: its prefix, its base
+    Python's standard library and libpython's folder."""
+    code = (
+        "import json, sys, sysconfig; print(json.dumps({'prefix': sys.prefix, "
+        "'stdlib': sysconfig.get_path('stdlib'), "
+        "'libdir': sysconfig.get_config_var('LIBDIR') or ''}))"
+    )
+    python = Path(mlflow).with_name("python")
+    return json.loads(run([str(python), "-c", code], "asking the server's Python").stdout)
+
+
+def closed_to_others(path: str) -> Path | None:
+    """The first folder on the way to ``path`` (links followed) that accounts other than its
+    owner's and group's may not pass; None if they may."""
+    target = Path(path).resolve()
+    for folder in [*reversed(target.parents), target]:
+        if folder.is_dir() and not folder.stat().st_mode & 0o001:
+            return folder
+    return None
+
+
+def server_bin(mlflow: str, folder: Path) -> tuple[Path, dict[str, str]]:
+    """The folder of the server's ``mlflow`` as the server's account reaches it, and what
+    its environment needs there.
+
+    Where that account may not pass to the Python environment, or to its base Python (a
+    clone or pyenv in root's home, mode 700), the files are hard-linked into ``folder``
+    (the same files, nothing copied): the environment's in about 2 s (25,000 files), the
+    standard library's in 0.2 s; a second MLflow process of the deployment reuses them.
+    """
+    layout = python_layout(mlflow)
+    prefix = Path(layout["prefix"]).resolve()
+    closed_env = closed_to_others(str(prefix))
+    base_parts = [Path(layout[part]).resolve() for part in ("stdlib", "libdir") if layout[part]]
+    closed_base = next(filter(None, map(closed_to_others, map(str, base_parts))), None)
+    if closed_env is None and closed_base is None:
+        return Path(mlflow).parent, {}
+    linked = folder / "python" / prefix.name
+    base, env = linked / "base", linked / "env"
+    needs = {"LD_LIBRARY_PATH": str(base / "lib")} if closed_base else {}
+    if not linked.exists():
+        closed = closed_env or closed_base
+        try:
+            link_environment(prefix, layout, linked, closed_env is not None, needs != {})
+        except (DeploymentError, OSError) as error:
+            shutil.rmtree(linked, ignore_errors=True)
+            uid = server_account()[0]
+            raise DeploymentError(
+                f"the server's account (uid {uid}) may not pass {closed} to its Python "
+                f"({prefix}), and linking its files into {folder} failed: {error}\n"
+                f"Let other accounts pass (chmod o+x {closed}), or run the tests with TMPDIR "
+                f"on the filesystem of {prefix}"
+            ) from None
+    return env / "bin", needs
+
+
+def link_environment(
+    prefix: Path, layout: dict[str, str], linked: Path, whole: bool, base: bool
+) -> None:
+    """The environment at ``prefix`` in ``linked/env``: its scripts naming their Python
+    there, its packages hard-linked (``whole``) or reached through a symbolic link; with
+    ``base``, its base Python's standard library and libpython hard-linked into
+    ``linked/base``, which the environment names as its home."""
+    env_bin = linked / "env" / "bin"
+    env_bin.mkdir(mode=0o755, parents=True)
+    for folder in (linked.parent, linked, linked / "env"):
+        folder.chmod(0o755)
+    config = (prefix / "pyvenv.cfg").read_text()
+    if base:
+        stdlib, libdir = Path(layout["stdlib"]).resolve(), Path(layout["libdir"]).resolve()
+        lib = linked / "base" / "lib"
+        (lib / stdlib.name).mkdir(parents=True)
+        (linked / "base" / "bin").mkdir()  # the home: Python finds lib/ beside it
+        for folder in (linked / "base", lib, lib / stdlib.name, linked / "base" / "bin"):
+            folder.chmod(0o755)
+        # Without its tests and its own packages: the environment has its own.
+        parts = [p for p in stdlib.iterdir() if p.name not in ("site-packages", "test")]
+        run(["cp", "-al", *map(str, parts), str(lib / stdlib.name)], "linking Python's library")
+        libraries = [str(p) for p in libdir.glob("libpython*.so*")]
+        if libraries:
+            run(["cp", "-al", *libraries, str(lib)], "linking libpython")
+        config = re.sub(r"(?m)^home *=.*$", f"home = {linked / 'base' / 'bin'}", config)
+    (linked / "env" / "pyvenv.cfg").write_text(config)
+    shutil.copyfile(prefix / "bin" / "python", env_bin / "python")  # a copy: it follows links
+    (env_bin / "python").chmod(0o755)
+    if whole:
+        run(["cp", "-al", str(prefix / "lib"), str(linked / "env" / "lib")], "linking packages")
+    else:
+        (linked / "env" / "lib").symlink_to(prefix / "lib")
+    # mlflow and its kin name their Python in their first line: this one.
+    for script in (prefix / "bin").iterdir():
+        if not script.is_file() or script.name.startswith("python"):
+            continue
+        with script.open("rb") as file:
+            first = file.readline(1000)
+        named = first[2:].strip().split(b" ")[0].decode(errors="replace")
+        if first.startswith(b"#!") and Path(named).parent.resolve() == prefix / "bin":
+            rest = script.read_bytes()[len(first) :]
+            (env_bin / script.name).write_bytes(f"#!{env_bin / 'python'}\n".encode() + rest)
+            (env_bin / script.name).chmod(0o755)
+
+
 # -- nginx --------------------------------------------------------------------------
 
 # The lines of the admin's site configuration that the throwaway changes, and to what.
@@ -505,7 +662,8 @@ class Deployment(SignInServer):
             deployment.postgres.start()  # its watchdog owns the whole folder
             deployment.postgres.setup(deployment.database_secret)
             etc = deployment.etc
-            etc.mkdir(mode=0o700)
+            etc.mkdir()
+            etc.chmod(0o755)  # as the page's install -d -m 755
             make_certificates(etc)
             shutil.copyfile(etc / "ca.pem", deployment.ca)
             # /etc/mlflow's secrets, as the admin page makes them: root's, mode 600.
@@ -513,7 +671,11 @@ class Deployment(SignInServer):
                 (etc / name).write_text(text)
                 (etc / name).chmod(0o600)
             shutil.copyfile(AUTH_CONFIG, etc / AUTH_CONFIG.name)
+            readable_by_the_server(etc / AUTH_CONFIG.name)
+            shutil.copyfile(START_SCRIPT, etc / START_SCRIPT.name)  # install -m 755
+            (etc / START_SCRIPT.name).chmod(0o755)
             (deployment.folder / "srv").mkdir(mode=0o700)  # /srv/mlflow, as the page makes it
+            give_to_server(deployment.folder / "srv")
             # The first process alone: on an empty database it creates MLflow's tables, and a
             # second one starting meanwhile collides with it (wait_ready starts the others).
             deployment.mlflow_processes.append(deployment.start_mlflow(deployment.mlflow_ports[0]))
@@ -551,13 +713,16 @@ class Deployment(SignInServer):
             "LAB_PG_SOCKET_DIR": str(self.postgres.folder),
             "PGPASSFILE": str(self.etc / "pgpass"),
             "LAB_MLFLOW_AUTH_CONFIG": str(self.etc / AUTH_CONFIG.name),
+            "LAB_MLFLOW_OWNER": "{}:{}".format(*server_account()),
             "PATH": os.pathsep.join([str(Path(self.mlflow).parent), os.environ["PATH"]]),
         }
 
     def unit_environment(self, unit: Unit, folder: Path, port: int) -> dict[str, str]:
         """The environment systemd gives the start script (mlflow.service's, for the account
-        whose home is /srv/mlflow), with the run's paths (UNIT_TEST_PATHS)."""
-        paths = {"mlflow_bin": str(Path(self.mlflow).parent), "etc": str(self.etc)}
+        whose home is /srv/mlflow), with the run's paths (UNIT_TEST_PATHS), and what the
+        server's MLflow needs where that account reaches it (server_bin)."""
+        mlflow_bin, python_needs = server_bin(self.mlflow, self.folder)
+        paths = {"mlflow_bin": str(mlflow_bin), "etc": str(self.etc)}
         srv = str(self.folder / "srv")
         return {
             "LANG": "C.UTF-8",
@@ -571,6 +736,7 @@ class Deployment(SignInServer):
             "LAB_PG_SOCKET_DIR": str(self.postgres.folder),
             "LAB_MLFLOW_AUTH_CONFIG": str(self.etc / AUTH_CONFIG.name),
             "LAB_MLFLOW_PORT": str(port),
+            **python_needs,
         }
 
     def load_credentials(
@@ -581,12 +747,14 @@ class Deployment(SignInServer):
         ``changed``: other contents, or (None) a file left out."""
         credentials = folder / "credentials"
         credentials.mkdir(mode=0o700)
+        give_to_server(credentials)
         paths = {"mlflow_bin": "", "etc": str(self.etc)}
         for name, source in unit.credentials.items():
             text = (changed or {}).get(name, Path(on_this_machine(source, **paths)).read_text())
             if text is not None:
                 (credentials / name).write_text(text)
                 (credentials / name).chmod(0o400)
+                give_to_server(credentials / name)
 
     def run_script(self, name: str, *args: str) -> str:
         """Run one of the admin's scripts (examples/deploy/) on this deployment; its output."""
@@ -605,24 +773,28 @@ class Deployment(SignInServer):
         credentials: dict[str, str | None] | None = None,
     ) -> ThrowawayServer:
         """One MLflow process: the admin's script, as systemd starts it (mlflow.service's
-        umask, environment and credentials). ``env`` adds to or (None) takes from the
-        environment; ``credentials`` changes what the credential files hold."""
+        account, umask, environment and credentials). ``env`` adds to or (None) takes from
+        the environment; ``credentials`` changes what the credential files hold."""
         unit = Unit.read()
         if Path(unit.exec_start).name != START_SCRIPT.name:
             raise DeploymentError(f"{UNIT.name} starts {unit.exec_start}, not {START_SCRIPT.name}")
         install_lab_auth(self.mlflow)
-        data = self.folder / f"mlflow-{port}"
+        data = self.folder / f"mlflow-{port}"  # its working folder and TMPDIR
         data.mkdir(mode=0o700)
+        give_to_server(data)
         self.load_credentials(unit, data, credentials)
         network.allow_port(port)
+        script = on_this_machine(unit.exec_start, mlflow_bin="", etc=str(self.etc))
+        uid, gid = server_account()
         return launch(
             f"MLflow server of the deployment (examples/deploy/{START_SCRIPT.name}, port {port})",
-            ["sh", "-c", 'umask "$0" && exec bash "$1"', f"{unit.umask:04o}", START_SCRIPT],
+            ["setpriv", f"--reuid={uid}", f"--regid={gid}", *SERVER_PRIVILEGES,
+             "sh", "-c", 'umask "$0" && exec bash "$1"', f"{unit.umask:04o}", script],
             data,
             port=port,
             env={**self.unit_environment(unit, data, port), **self.mlflow_env, **(env or {})},
             inherit=False,
-        )
+        )  # fmt: skip
 
     def stop_mlflow(self, index: int | None = None) -> None:
         """Stop one MLflow process (or all), as ``systemctl stop`` does; nginx stays."""
@@ -807,9 +979,9 @@ def auth_cache_seconds() -> int:
 
 
 def let_postgres_through(folder: Path) -> None:
-    """PostgreSQL's account must reach its folder inside the run's (root's, mode 700): let
-    others pass through (x), never list or read, the folders above it, up to the first
-    sticky one (the system's /tmp)."""
+    """PostgreSQL's account, and the server's, must reach a folder inside the run's (root's,
+    mode 700): let others pass through (x), never list or read, the folders above it, up to
+    the first sticky one (the system's /tmp)."""
     for above in folder.resolve().parents:
         mode = above.stat().st_mode
         if mode & 0o1000:

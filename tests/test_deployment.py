@@ -42,6 +42,8 @@ from labdocs.deployment import (
     Postgres,
     let_postgres_through,
     make_certificates,
+    readable_by_the_server,
+    server_account,
     service_settings,
 )
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
@@ -98,11 +100,7 @@ def test_the_deployment_runs_the_admin_s_script(deployment: Deployment, tmp_path
     stand_in = tmp_path / "mlflow"
     stand_in.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > {tmp_path / 'args'}\n")
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
-    environ = dict(
-        entry.decode().split("=", 1)
-        for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        if b"=" in entry
-    )
+    environ = _environ_of(pid)
     subprocess.run(
         ["bash", str(START_SCRIPT)],
         env={**environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
@@ -116,6 +114,14 @@ def test_the_deployment_runs_the_admin_s_script(deployment: Deployment, tmp_path
     assert running[mlflow_at + 1 :] == expected
     assert environ["MLFLOW_AUTH_CONFIG_PATH"].endswith("/basic_auth.ini")
     assert Path(environ["MLFLOW_AUTH_CONFIG_PATH"]).read_text() == AUTH_CONFIG.read_text()
+
+
+def _environ_of(pid: int) -> dict[str, str]:
+    return dict(
+        entry.decode().split("=", 1)
+        for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        if b"=" in entry
+    )
 
 
 def _child_of(pid: int) -> int:
@@ -164,8 +170,47 @@ def test_what_the_server_writes_only_its_account_can_read(deployment: Deployment
     artifacts = deployment.folder / "srv" / "artifacts"
     written = [artifacts, *artifacts.rglob("*")]
     assert any(path.name == "notes.txt" for path in written)
-    for path in written:  # umask 077: nobody but the server's account
-        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path}: {path.stat().st_mode:o}"
+    for path in written:  # the server's account's, and (umask 077) nobody else's
+        info = path.stat()
+        assert (info.st_uid, info.st_gid) == server_account(), f"{path}: {info.st_uid}"
+        assert stat.S_IMODE(info.st_mode) & 0o077 == 0, f"{path}: {info.st_mode:o}"
+
+
+def _status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def test_the_server_runs_as_its_own_account_with_nothing_more(deployment: Deployment):
+    """mlflow.service's User= and Group=: every process of the server (the script's mlflow,
+    uvicorn, its workers) is the server's account, in no other group, without capabilities
+    or a way to gain them; the files the page gives to that account are its own."""
+    uid, gid = server_account()
+    watchdog = deployment.mlflow_processes[0].process.pid  # stands where systemd does
+    server = [pid for pid in _group(watchdog) if pid != watchdog]
+    assert len(server) >= 2, server  # mlflow server, uvicorn (and its workers)
+    for pid in server:
+        status = _status(pid)
+        print(pid, status["Name"], status["Uid"], status["Gid"], status["CapBnd"])
+        assert status["Uid"].split() == [str(uid)] * 4, status["Uid"]
+        assert status["Gid"].split() == [str(gid)] * 4, status["Gid"]
+        assert status["Groups"].strip() == ""
+        for capabilities in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert int(status[capabilities], 16) == 0, (capabilities, status[capabilities])
+        assert status["NoNewPrivs"] == "1"
+    srv, etc = deployment.folder / "srv", deployment.etc
+    owned = {  # what the admin page makes, as it makes it: owner, group, mode
+        srv: (uid, gid, 0o700),
+        etc: (0, 0, 0o755),
+        etc / "basic_auth.ini": (0, gid, 0o640),
+        **{etc / name: (0, 0, 0o600) for name in CREDENTIALS},
+    }
+    for path, expected in owned.items():
+        info = path.stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == expected, path
+    credentials = Path(_environ_of(server[0])["CREDENTIALS_DIRECTORY"])
+    for path in [credentials, *credentials.iterdir()]:  # LoadCredential=: the service's
+        assert (path.stat().st_uid, path.stat().st_gid) == (uid, gid), path
 
 
 # -- the network: HTTPS only, no password in clear ---------------------------------------
@@ -497,6 +542,7 @@ def test_the_script_refuses_to_start_without_what_it_needs(deployment: Deploymen
     missing or short."""
     no_postgres = tmp_path / "no-postgres"
     no_postgres.mkdir()
+    let_postgres_through(no_postgres)  # the server's account looks for a socket there
     cases = {  # message: (environment, credentials)
         "/credentials/flask-secret-key: missing or empty: see the admin guide": (
             {}, {"flask-secret-key": ""}
@@ -519,6 +565,7 @@ def test_the_script_refuses_to_start_without_what_it_needs(deployment: Deploymen
         config = tmp_path / f"{name}.ini"
         in_schema = f"@/mlflow_auth?options=-csearch_path%%3D{name}"  # %% for configparser
         config.write_text(AUTH_CONFIG.read_text().replace("@/mlflow_auth", in_schema))
+        readable_by_the_server(config)
         message = {
             "no_admin": "MLflow Authentication needs a password to create the admin user "
             "'admin', but none is configured",

@@ -426,6 +426,31 @@ def test_an_import_keeps_every_artifact_location_inside_the_artifacts(
     ), locations
 
 
+def test_a_run_pointing_at_root_s_files_gets_none_of_them(deployment: Deployment):
+    """Behind the guards, the account: a run whose stored location is the server's secrets
+    folder (a row written into the database by other means than MLflow's API) lets nobody,
+    not even the admin, download the secrets, files of root's (mode 600) that the server's
+    account may not read."""
+    with signed_in(deployment.admin):
+        client = MlflowClient(URL)
+        run = client.create_run(client.create_experiment("test-attacks-root-files"))
+    folder = deployment.etc  # /etc/mlflow
+    deployment.postgres.psql(
+        "-c", f"UPDATE runs SET artifact_uri = 'file://{folder}' "
+        f"WHERE run_uuid = '{run.info.run_id}'", database="mlflow",
+    )  # fmt: skip
+    secrets = (deployment.flask_key, deployment.database_secret, deployment.admin.password)
+    for name in deployment.secret_files():
+        info = (folder / name).stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o600), name
+        status, answer = _https(
+            deployment, "GET", f"/get-artifact?path={name}&run_uuid={run.info.run_id}",
+            headers={"Authorization": _basic(deployment.admin)},
+        )  # fmt: skip
+        print(f"{name}: {status} {answer[:80]!r}")
+        assert status != 200 and not [s for s in secrets if s in answer], (name, status)
+
+
 def test_an_import_with_a_model_reading_the_server_s_files_is_refused(
     deployment: Deployment, tmp_path: Path
 ):

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from labdocs import store_summary
 from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import AUTH_CONFIG, Deployment, server_mlflow
+from labdocs.deployment import AUTH_CONFIG, Deployment, readable_by_the_server, server_mlflow
 from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.server_versions import ServerError, find_mlflow
@@ -51,6 +51,7 @@ def test_an_upgrade_is_rolled_back_by_restoring_the_backup(fresh_deployment, tmp
     admin = Credentials("admin", new_password())
     config = tmp_path / "basic_auth.ini"
     config.write_text(AUTH_CONFIG.read_text() + f"admin_password = {admin.password}\n")
+    readable_by_the_server(config)  # as the page installs basic_auth.ini
     deployment: Deployment = fresh_deployment(
         mlflow=older, admin=admin, env={"LAB_MLFLOW_AUTH_CONFIG": str(config)}
     )

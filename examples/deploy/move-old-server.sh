@@ -13,6 +13,7 @@ artifacts="${2:?give the artifact folder of the old server (mlartifacts)}"
 data_dir="${LAB_MLFLOW_DIR:-/srv/mlflow}"
 export PGHOST="${LAB_PG_SOCKET_DIR:-/var/run/postgresql}"
 export PGPASSFILE="${PGPASSFILE:-/etc/mlflow/pgpass}"
+owner="${LAB_MLFLOW_OWNER:-mlflow:mlflow}"  # the account mlflow.service runs the server as
 python="$(dirname "$(command -v mlflow)")/python"  # the server's own environment
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -30,7 +31,5 @@ fi
 # 3. The artifacts, where the new server serves them (same paths: mlflow-artifacts:/...).
 mkdir -p "$data_dir/artifacts"
 cp -a "$artifacts/." "$data_dir/artifacts/"
-if id mlflow >/dev/null 2>&1; then
-    chown -R mlflow:mlflow "$data_dir/artifacts"
-fi
+chown -R "$owner" "$data_dir/artifacts"  # the server's, as /srv/mlflow
 echo "moved: start the server (systemctl start mlflow), then give the experiments owners"

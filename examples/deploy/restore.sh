@@ -10,6 +10,7 @@ backup="${1:?give the backup folder}"
 data_dir="${LAB_MLFLOW_DIR:-/srv/mlflow}"
 export PGHOST="${LAB_PG_SOCKET_DIR:-/var/run/postgresql}"
 export PGPASSFILE="${PGPASSFILE:-/etc/mlflow/pgpass}"
+owner="${LAB_MLFLOW_OWNER:-mlflow:mlflow}"  # the account mlflow.service runs the server as
 
 for database in mlflow mlflow_auth; do
     [ -s "$backup/$database.dump" ] || { echo "$backup/$database.dump: missing" >&2; exit 1; }
@@ -23,7 +24,5 @@ for database in mlflow mlflow_auth; do
 done
 rm -rf "$data_dir/artifacts"
 cp -a "$backup/artifacts" "$data_dir/artifacts"
-if id mlflow >/dev/null 2>&1; then
-    chown -R mlflow:mlflow "$data_dir/artifacts"
-fi
+chown -R "$owner" "$data_dir/artifacts"  # the server's, as /srv/mlflow
 echo "restored from $backup: start the server (systemctl start mlflow)"
