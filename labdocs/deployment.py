@@ -389,7 +389,9 @@ def readable_by_the_server(path: Path) -> None:
     server may read it, not change it, and pass through the folders above it."""
     os.chown(path, 0, server_account()[1])
     path.chmod(0o640)
+    mode = path.parent.stat().st_mode & 0o7777
     let_postgres_through(path.parent)
+    path.parent.chmod(mode | 0o011)  # its own mode kept, and passable
 
 
 @functools.cache
