@@ -444,10 +444,10 @@ def server_bin(mlflow: str, folder: Path) -> tuple[Path, dict[str, str]]:
             shutil.rmtree(linked, ignore_errors=True)
             uid = server_account()[0]
             raise DeploymentError(
-                f"the server's account (uid {uid}) may not pass {closed} to its Python "
-                f"({prefix}), and linking its files into {folder} failed: {error}\n"
-                f"Let other accounts pass (chmod o+x {closed}), or run the tests with TMPDIR "
-                f"on the filesystem of {prefix}"
+                f"the server's account (uid {uid}) may not pass {closed} to reach the "
+                f"server's Python ({prefix}), and its files could not be hard-linked into "
+                f"{folder}: {error}\nLet other accounts pass (chmod o+x {closed}), or run "
+                f"the tests with TMPDIR on the filesystem of {closed}"
             ) from None
     return env / "bin", needs
 
@@ -473,16 +473,14 @@ def link_environment(
             folder.chmod(0o755)
         # Without its tests and its own packages: the environment has its own.
         parts = [p for p in stdlib.iterdir() if p.name not in ("site-packages", "test")]
-        run(["cp", "-al", *map(str, parts), str(lib / stdlib.name)], "linking Python's library")
-        libraries = [str(p) for p in libdir.glob("libpython*.so*")]
-        if libraries:
-            run(["cp", "-al", *libraries, str(lib)], "linking libpython")
+        hard_link(parts, lib / stdlib.name)
+        hard_link(list(libdir.glob("libpython*.so*")), lib)
         config = re.sub(r"(?m)^home *=.*$", f"home = {linked / 'base' / 'bin'}", config)
     (linked / "env" / "pyvenv.cfg").write_text(config)
     shutil.copyfile(prefix / "bin" / "python", env_bin / "python")  # a copy: it follows links
     (env_bin / "python").chmod(0o755)
     if whole:
-        run(["cp", "-al", str(prefix / "lib"), str(linked / "env" / "lib")], "linking packages")
+        hard_link([prefix / "lib"], linked / "env")
     else:
         (linked / "env" / "lib").symlink_to(prefix / "lib")
     # mlflow and its kin name their Python in their first line: this one.
@@ -496,6 +494,19 @@ def link_environment(
             rest = script.read_bytes()[len(first) :]
             (env_bin / script.name).write_bytes(f"#!{env_bin / 'python'}\n".encode() + rest)
             (env_bin / script.name).chmod(0o755)
+
+
+def hard_link(sources: list[Path], target: Path) -> None:
+    """``cp -al``: each of ``sources`` into the folder ``target``, folders made anew, files
+    linked; on failure, cp's first complaint (one per file would follow)."""
+    if not sources:
+        return
+    done = subprocess.run(
+        ["cp", "-al", "-t", str(target), *map(str, sources)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise DeploymentError(done.stderr.strip().splitlines()[0] if done.stderr.strip() else "")
 
 
 # -- nginx --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import shutil
 import ssl
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -39,17 +40,21 @@ from labdocs.deployment import (
     START_SCRIPT,
     UNIT,
     Deployment,
+    DeploymentError,
     Postgres,
+    closed_to_others,
     let_postgres_through,
     make_certificates,
     readable_by_the_server,
     server_account,
+    server_bin,
     service_settings,
 )
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
 from labdocs.loopback_capture import captured
 from labdocs.network import allowed_port, drop_open_connections, redirected
 from labdocs.pages import DOCS, included_files
+from labdocs.server_versions import find_mlflow
 from labdocs.servers import free_port
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
@@ -211,6 +216,27 @@ def test_the_server_runs_as_its_own_account_with_nothing_more(deployment: Deploy
     credentials = Path(_environ_of(server[0])["CREDENTIALS_DIRECTORY"])
     for path in [credentials, *credentials.iterdir()]:  # LoadCredential=: the service's
         assert (path.stat().st_uid, path.stat().st_gid) == (uid, gid), path
+
+
+def test_a_python_the_server_s_account_cannot_reach_fails_naming_the_fix():
+    """Where the server's account may not pass to its Python and its files cannot be linked
+    (another filesystem), the start fails at once, saying what to do."""
+    mlflow = find_mlflow()
+    parts = [Path(mlflow).resolve(), Path(sys.base_prefix).resolve()]
+    closed = next(filter(None, map(closed_to_others, map(str, parts))), None)
+    elsewhere = Path("/dev/shm")
+    if closed is None or not elsewhere.is_dir() or elsewhere.stat().st_dev == closed.stat().st_dev:
+        pytest.skip("the server's account reaches its Python here, or no other filesystem")
+    folder = Path(tempfile.mkdtemp(dir=elsewhere))
+    try:
+        with pytest.raises(DeploymentError) as failed:
+            server_bin(mlflow, folder)
+    finally:
+        shutil.rmtree(folder)
+    print(failed.value)
+    assert f"may not pass {closed} to reach the server's Python" in str(failed.value)
+    assert "Invalid cross-device link" in str(failed.value)
+    assert f"chmod o+x {closed}" in str(failed.value)
 
 
 # -- the network: HTTPS only, no password in clear ---------------------------------------
