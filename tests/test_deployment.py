@@ -17,7 +17,6 @@ import shutil
 import ssl
 import stat
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,6 +44,7 @@ from labdocs.deployment import (
     closed_to_others,
     let_postgres_through,
     make_certificates,
+    python_layout,
     readable_by_the_server,
     server_account,
     server_bin,
@@ -222,8 +222,8 @@ def test_a_python_the_server_s_account_cannot_reach_fails_naming_the_fix():
     """Where the server's account may not pass to its Python and its files cannot be linked
     (another filesystem), the start fails at once, saying what to do."""
     mlflow = find_mlflow()
-    parts = [Path(mlflow).resolve(), Path(sys.base_prefix).resolve()]
-    closed = next(filter(None, map(closed_to_others, map(str, parts))), None)
+    parts = [path for path in python_layout(mlflow).values() if path]
+    closed = next(filter(None, map(closed_to_others, parts)), None)
     elsewhere = Path("/dev/shm")
     if closed is None or not elsewhere.is_dir() or elsewhere.stat().st_dev == closed.stat().st_dev:
         pytest.skip("the server's account reaches its Python here, or no other filesystem")
