@@ -9,8 +9,9 @@ starts exactly those, on loopback, in one folder of the run:
 - a PostgreSQL cluster as Debian makes one (pg_createcluster), changed only by the page's
   conf.d file and pg_hba.conf line, its socket in the folder, set up by
   ``postgres-setup.sql`` with the password typed in as the page says;
-- ``mlflow-server.sh`` as mlflow.service starts it: its umask, environment and
-  credentials (the page's secret files), read from the unit file, with ``basic_auth.ini``
+- ``mlflow-server.sh`` as mlflow.service starts it: as an account of its own (not root),
+  with its umask, environment and credentials (the page's secret files), read from the unit
+  file, with ``basic_auth.ini``
   and ``mlflow_lab_auth.py`` copied into the server's Python environment as the page says;
 - nginx in the foreground from Debian's own ``nginx.conf`` and default site (as shipped:
   checked against dpkg's record), with ``mlflow.nginx.conf`` beside the default site, its
@@ -80,8 +81,9 @@ CA_VARIABLES = (
 # == Where the tests' deployment differs from the lab's machine: here, and nowhere else ==
 # Everything else is Debian's or the admin page's. PostgreSQL: pg_createcluster writes
 # postgresql.conf and pg_hba.conf from the package's templates, and then only the page's
-# lines change them (POSTGRES_CONF, PG_HBA_LINE). MLflow: the start script runs with the
-# umask, environment and credentials directory that mlflow.service gives it (UNIT).
+# lines change them (POSTGRES_CONF, PG_HBA_LINE). MLflow: the start script runs as an
+# account of its own, with the umask, environment and credentials directory that
+# mlflow.service gives it (UNIT).
 # - Every file is in the run's folder: /etc/postgresql/<version>/main, /var/lib/postgresql,
 #   /var/run/postgresql and /var/log/postgresql are pg_createcluster's options (and
 #   PG_CLUSTER_CONF_ROOT, which also keeps it from telling systemd and apt); /etc/mlflow,
