@@ -202,8 +202,8 @@ def _module_reads(source: str) -> tuple[set[str], set[str], set[str] | None]:
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose:
-            if "ls-files" in node.value:
-                return words, names, None
+            if node.value.strip() == "ls-files" or "git ls-files" in node.value:
+                return words, names, None  # git's list of every file: an argument, a command
             words |= set(WORD.findall(node.value))
             if WORD.fullmatch(node.value.strip()):
                 names.add(node.value.strip())

@@ -193,9 +193,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise KeyboardInterrupt(f"interrupted by {asked[0]}")
     if stop_if_a_server_died(item.session):
         pytest.skip(STOPPING)
-    failed_at = item.config.stash[STARTED].failed_at.get(_page_run(item))
-    if failed_at is not None:
-        pytest.skip(f"not run: after the failure at line {failed_at}")
+    failed = item.config.stash[STARTED].failed_at
+    page_run = _page_run(item)
+    if failed.get(page_run) is not None:
+        pytest.skip(f"not run: after the failure at line {failed[page_run]}")
+    page = page_cache.file_of(page_run or "")
+    if page_run != page and failed.get(page) is not None:  # a member's run of a failed page
+        pytest.skip(f"not run: the page's own run failed at line {failed[page]}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -243,7 +243,7 @@ def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
         ),
         # A folder it cannot follow, and git's list: every file.
         "tests/test_unknown.py": "from somewhere import PLACE\nLISTED = sorted(PLACE.glob('*'))\n",
-        "tests/test_git.py": 'FILES = run(["git", "ls-files"])\n',
+        "tests/test_git.py": 'FILES = run(["git", "ls-files"]).split()\n',
         "docs/guides/page.rst": PAGE,
         "docs/guides/other.rst": OTHER_PAGE,
         "examples/shown.py": SHOWN,
