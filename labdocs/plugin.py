@@ -197,9 +197,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     page_run = _page_run(item)
     if failed.get(page_run) is not None:
         pytest.skip(f"not run: after the failure at line {failed[page_run]}")
-    page = page_cache.file_of(page_run or "")
-    if page_run != page and failed.get(page) is not None:  # a member's run of a failed page
-        pytest.skip(f"not run: the page's own run failed at line {failed[page]}")
+    if page_run is not None:  # another run of a page that failed would fail the same way
+        page = page_cache.file_of(page_run)
+        for run, line in failed.items():
+            if page_cache.file_of(run) == page:
+                who = run[len(page) :].strip("[]") or "for its reader"
+                pytest.skip(f"not run: the page failed at line {line} ({who})")
 
 
 @pytest.hookimpl(wrapper=True)
