@@ -8,8 +8,9 @@ from cache. Its key is a hash of
 - the file itself (a page: its examples and hidden checks are its text);
 - the files it names: a page's ``literalinclude`` files, and any file of the repository
   whose path (or name, or name without suffix) a page or test module spells out as a
-  word or string; a test module that lists files (``pages()``, ``glob``, ``git
-  ls-files``, the page lists of labdocs) depends on every file of the repository;
+  word or string (its code's: docstrings are prose); a test module that lists files
+  depends on the folders it lists (``pages()`` and labdocs' page lists: the pages),
+  and on every file where it runs ``git ls-files`` or a listing cannot be followed;
 - what every test runs with: labdocs/, conftest.py, pyproject.toml, the locks
   (requirements/), tools/ and tests/' helpers for test modules; the Python version and
   every installed distribution; the throwaway server's MLflow (its environment's
@@ -17,8 +18,9 @@ from cache. Its key is a hash of
 
 Kept in pytest's own cache (``.pytest_cache``, never committed), one entry per set of
 DOCS_* settings (``doctest`` and ``doctest-other-state`` keep theirs side by side): a file
-is kept only when all its tests ran and passed (a failure, a skip, an error, a run that
-stopped or was interrupted keep nothing) in a run that selected whole files (no ``-k``,
+is kept only when all its tests ran and passed, or were skipped by the page's own ``skip:``
+lines (a failure, any other skip, an error, a run that stopped or was interrupted keep
+nothing) in a run that selected whole files (no ``-k``,
 ``-m``, ``::``, ``--lf``). ``--all``, or ``CI=true`` (a clean clone has no cache anyway),
 runs everything.
 
@@ -29,14 +31,13 @@ left to run, it runs in one process, as a page named on the command line does.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
-import io
 import os
 import re
 import subprocess
 import sys
-import tokenize
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -50,12 +51,14 @@ from labdocs.started import STARTED
 CACHE_ENTRY = "labdocs/passed"  # {file relative to the root: its key when all passed}
 # Options that select part of a file: a file run so is not known to pass whole.
 SELECTING = ("keyword", "markexpr", "deselect", "lf", "stepwise", "stepwise_skip")
-# Test modules that list the repository's files (or the pages) read files no scan names:
-# they depend on every file. A listing call counts on a line that names a folder of the
-# repository (ROOT, DOCS, a constant in capitals, __file__), not a test's own tmp_path.
-LISTS_PAGES = re.compile(r"\bpages\(|ls-files|\bMEMBER_PAGES\b|\bAUTH_PAGES\b|\bNOT_PAGES\b")
-LISTING = re.compile(r"\.r?glob\(|\biterdir\(|\bos\.walk\(|\blistdir\(|\bscandir\(")
-REPOSITORY_FOLDER = re.compile(r"\b[A-Z][A-Z0-9_]{2,}\b|__file__|\bparents\b")
+# Names that hold every page (pages(), labdocs' page lists), and the repository's folders
+# that the test modules import by name (labdocs.pages): a test proves these stay true.
+PAGE_LISTS = {"MEMBER_PAGES", "AUTH_PAGES", "NOT_PAGES"}
+KNOWN_FOLDERS = {
+    "ROOT": "", "SITE": "", "DOCS": "docs", "EXAMPLES": "examples", "DEPLOY": "examples/deploy",
+}  # fmt: skip
+LISTING_METHODS = {"glob", "rglob", "iterdir"}
+LISTING_FUNCTIONS = {"walk", "listdir", "scandir"}
 TEST_IMPORT = re.compile(r"^\s*(?:from|import)\s+tests\.(\w+)", re.MULTILINE)
 WORD = re.compile(r"[A-Za-z0-9_./-]*[A-Za-z][A-Za-z0-9_./-]*")
 # Variables a run sets for its own processes, not settings of what runs.
@@ -161,9 +164,12 @@ class Keys:
             else:
                 depends |= set(self.under(*FOR_TESTS))
                 depends |= {f"tests/{m}.py" for m in TEST_IMPORT.findall(text)}
-                depends |= self.named_in(_strings(text), stems=True)
-                if _lists_files(text):
+                words, names, folders = _module_reads(text)
+                depends |= self.named_in(words, stems=False) | self.named_in(names, stems=True)
+                if folders is None:
                     depends |= set(self.files())
+                else:
+                    depends |= set(self.under(*folders)) if "" not in folders else set(self.files())
             digest = hashlib.sha256(self.environment.encode())
             for dependency in sorted(depends):
                 digest.update(f"\0{dependency}\0{self.hash(dependency)}".encode())
@@ -180,24 +186,146 @@ class Keys:
         return [str(p.resolve().relative_to(self.root.resolve())) for p in found if p.exists()]
 
 
-def _lists_files(source: str) -> bool:
-    if LISTS_PAGES.search(source):
-        return True
-    return any(
-        LISTING.search(line) and REPOSITORY_FOLDER.search(line) for line in source.splitlines()
-    )
-
-
-def _strings(source: str) -> set[str]:
-    """The words of a Python module's string literals (where its files' names are)."""
-    words: set[str] = set()
+def _module_reads(source: str) -> tuple[set[str], set[str], set[str] | None]:
+    """What a test module reads of the repository, from its code (docstrings and comments
+    are prose): the words of its string literals, where it names files by path; the strings
+    that are one word, which may name a page without its suffix ("quick-start"); and the
+    folders it lists, ``None`` for every file (``git ls-files``, or a listing that cannot be
+    followed)."""
     try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.STRING:
-                words |= set(WORD.findall(token.string))
-    except (tokenize.TokenError, SyntaxError):
-        words |= set(WORD.findall(source))  # unreadable: every word then
-    return words
+        tree = ast.parse(source)
+    except SyntaxError:
+        words = set(WORD.findall(source))
+        return words, words, None  # unreadable: every word, every file
+    prose = _docstrings(tree)
+    words: set[str] = set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose:
+            if node.value.strip() == "ls-files" or "git ls-files" in node.value:
+                return words, names, None  # git's list of every file: an argument, a command
+            words |= set(WORD.findall(node.value))
+            if WORD.fullmatch(node.value.strip()):
+                names.add(node.value.strip())
+    assigned: dict[str, list[ast.expr]] = {}  # every name's values, wherever assigned
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+    folders: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in PAGE_LISTS:
+            folders.add("docs")  # the pages, all of them
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id == "pages":
+            folders.add("docs")
+        listed = _listed(node)
+        if listed is None:
+            continue
+        folder = _folder(listed, assigned)
+        if folder is _NOT_THE_REPOSITORY:
+            continue
+        if folder is None:
+            return words, names, None
+        folders.add(folder)
+    return words, names, folders
+
+
+_NOT_THE_REPOSITORY = object()
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            found.add(id(first.value))  # a module's, class's or function's docstring
+    return found
+
+
+def _listed(call: ast.Call) -> ast.expr | None:
+    """The folder a call lists: ``<folder>.glob(...)``, ``os.walk(<folder>)``; else None."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in LISTING_METHODS:
+        return func.value
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name in LISTING_FUNCTIONS and call.args:
+        return call.args[0]
+    return None
+
+
+def _folder(expr: ast.expr, assigned: dict[str, list[ast.expr]]):
+    """The repository folder an expression spells (``ROOT / "docs" / "guides"``:
+    "docs/guides"), ``_NOT_THE_REPOSITORY`` when it starts from none of the repository's
+    names (a test's tmp_path, /proc), or None when it cannot be followed (every file)."""
+    parts = _parts(expr, assigned, depth=0)
+    if parts is None:
+        return None
+    if _ROOT not in parts:
+        return _NOT_THE_REPOSITORY
+    if parts[0] is not _ROOT or _ROOT in parts[1:]:
+        return None
+    return "/".join(parts[1:])
+
+
+_ROOT = object()
+
+
+def _parts(expr: ast.expr, assigned: dict[str, list[ast.expr]], depth: int) -> list | None:
+    """The pieces of a path expression, in order: ``_ROOT`` for the repository's root,
+    strings for the folders below it; None for what cannot be followed."""
+    if depth > 8:
+        return None
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return [part for part in expr.value.split("/") if part not in ("", ".")]
+    if isinstance(expr, ast.Name):
+        if expr.id in KNOWN_FOLDERS:
+            return [_ROOT, *filter(None, KNOWN_FOLDERS[expr.id].split("/"))]
+        if expr.id not in assigned:  # a parameter, a fixture, a loop's name; or an import
+            return None if expr.id.isupper() else []
+        found = [_parts(value, assigned, depth + 1) for value in assigned[expr.id]]
+        if any(parts is None for parts in found):
+            return None
+        in_repository = {tuple(map(id, parts)) for parts in found if _ROOT in parts}
+        if len(in_repository) > 1:
+            return None  # a name given several folders: every file
+        return next((parts for parts in found if _ROOT in parts), found[0] if found else [])
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+        left = _parts(expr.left, assigned, depth + 1)
+        right = _parts(expr.right, assigned, depth + 1)
+        return None if left is None or right is None else left + right
+    if isinstance(expr, ast.Subscript):
+        return _parts(expr.value, assigned, depth + 1)
+    if isinstance(expr, ast.Attribute):
+        if expr.attr in {"parent", "parents"}:
+            if "__file__" in ast.unparse(expr):  # Path(__file__).parents[1]: the root
+                return [_ROOT]
+            inner = _parts(expr.value, assigned, depth + 1)
+            return None if inner is None or _ROOT in inner else inner  # above a folder: unknown
+        if isinstance(expr.value, ast.Name) and expr.value.id not in KNOWN_FOLDERS:
+            return []  # an object's field: self.tmp, deployment.folder
+        return None
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr in {"resolve", "absolute"}:
+            return _parts(func.value, assigned, depth + 1)
+        if getattr(func, "id", "") == "Path" and len(expr.args) == 1:
+            arg = expr.args[0]
+            text = ast.unparse(arg)
+            if isinstance(arg, (ast.Constant, ast.JoinedStr)) and text.lstrip("f\"'").startswith(
+                "/"
+            ):
+                return []  # an absolute path: /proc, not the repository
+            return _parts(arg, assigned, depth + 1)
+    mentions = any(
+        isinstance(node, ast.Name) and (node.id in KNOWN_FOLDERS or node.id.isupper())
+        for node in ast.walk(expr)
+    )
+    return None if mentions or "__file__" in ast.unparse(expr) else []
 
 
 def settings() -> list[str]:
@@ -246,6 +374,7 @@ class State:
     collected: dict[str, set[str]] = field(default_factory=dict)  # file: its node ids that ran
     outcomes: dict[str, set[str]] = field(default_factory=dict)  # file: node ids passed
     spoiled: set[str] = field(default_factory=set)  # files with a failure, skip or error
+    skipped: dict[str, set[str]] = field(default_factory=dict)  # file: ids its own text skips
 
     def fresh(self, name: str) -> bool:
         if self.run_all or name not in self.passed:
@@ -260,6 +389,14 @@ class State:
             for name in sorted(self.files_from_cache)
             for nodeid, kind in self.passed.get(name, {}).get("examples", [])
         ]
+
+    def skipped_from_cache(self) -> set[str]:
+        """The examples of those files that their page's own ``skip:`` lines skip."""
+        return {
+            nodeid
+            for name in self.files_from_cache
+            for nodeid in self.passed.get(name, {}).get("skipped", [])
+        }
 
 
 STATE = pytest.StashKey[State]()
@@ -425,10 +562,27 @@ class _Reports:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         state = _state(self.config)
         name = file_of(report.nodeid)
-        if report.failed or report.skipped:
+        if report.skipped and _skipped_by_its_page(state.keys.root / name, report):
+            state.skipped.setdefault(name, set()).add(report.nodeid)
+            state.outcomes.setdefault(name, set()).add(report.nodeid)
+        elif report.failed or report.skipped:
             state.spoiled.add(name)
         elif report.when == "call":
             state.outcomes.setdefault(name, set()).add(report.nodeid)
+
+
+def _skipped_by_its_page(path: Path, report: pytest.TestReport) -> bool:
+    """Whether a page's own ``skip:`` line skipped the example: its text decides, and the
+    text is in the key, so the skip is kept as the page's outcome. Any other skip (a tool
+    missing, a condition of the machine) keeps the file out of the cache."""
+    if not path.name.endswith(PAGE_SUFFIXES) or not isinstance(report.longrepr, tuple):
+        return False
+    reason = str(report.longrepr[-1]).removeprefix("Skipped: ")
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return False
+    return bool(reason) and any("skip:" in line and f'"{reason}"' in line for line in lines)
 
 
 def session_finished(session: pytest.Session, exitstatus) -> None:
@@ -450,7 +604,11 @@ def session_finished(session: pytest.Session, exitstatus) -> None:
     for name, ids in state.collected.items():
         key = state.keys.of(name)
         if key and name not in state.spoiled and ids <= state.outcomes.get(name, set()):
-            entries[name] = {"key": key, "examples": examples.get(name, [])}
+            entries[name] = {
+                "key": key,
+                "examples": examples.get(name, []),
+                "skipped": sorted(state.skipped.get(name, ())),
+            }
         else:
             entries.pop(name, None)
     _cache(config).set(cache_entry(), entries)
@@ -468,10 +626,13 @@ def worker_down(node) -> None:
     _state(node.config).files_from_cache |= set(output.get("files_from_cache", []))
 
 
-def from_cache(config: pytest.Config) -> tuple[list[summary.Example], list[str]]:
-    """The examples not run because their page passed before, and the files (pages and
-    test modules) so passed: for the summary."""
+def from_cache(
+    config: pytest.Config,
+) -> tuple[list[summary.Example], list[str], set[str]]:
+    """The examples not run because their page passed before, the files (pages and test
+    modules) so passed, and those examples that their page's own text skips: for the
+    summary."""
     state = config.stash.get(STATE, None)
     if state is None:
-        return [], []
-    return state.from_cache(), sorted(state.files_from_cache)
+        return [], [], set()
+    return state.from_cache(), sorted(state.files_from_cache), state.skipped_from_cache()

@@ -193,9 +193,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise KeyboardInterrupt(f"interrupted by {asked[0]}")
     if stop_if_a_server_died(item.session):
         pytest.skip(STOPPING)
-    failed_at = item.config.stash[STARTED].failed_at.get(_page_run(item))
-    if failed_at is not None:
-        pytest.skip(f"not run: after the failure at line {failed_at}")
+    failed = item.config.stash[STARTED].failed_at
+    page_run = _page_run(item)
+    if failed.get(page_run) is not None:
+        pytest.skip(f"not run: after the failure at line {failed[page_run]}")
+    if page_run is not None:  # another run of a page that failed would fail the same way
+        page = page_cache.file_of(page_run)
+        for run, line in failed.items():
+            if page_cache.file_of(run) == page:
+                who = run[len(page) :].strip("[]") or "for its reader"
+                pytest.skip(f"not run: the page failed at line {line} ({who})")
 
 
 @pytest.hookimpl(wrapper=True)

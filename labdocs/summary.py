@@ -86,6 +86,7 @@ def write(
     examples: list[Example],
     from_cache: list[Example] = (),
     files_from_cache: list[str] = (),
+    skipped_from_cache: set[str] = frozenset(),
 ) -> None:
     """``N examples on M pages``, then a line per kind with its outcomes; the examples of
     the pages that passed before, with nothing changed since, count as passed from cache
@@ -93,7 +94,10 @@ def write(
     if not examples and not files_from_cache:
         return
     outcome_of = outcomes(terminalreporter)
-    outcome_of.update((nodeid, "passed from cache") for nodeid, _, _ in from_cache)
+    outcome_of.update(
+        (nodeid, "skipped from cache" if nodeid in skipped_from_cache else "passed from cache")
+        for nodeid, _, _ in from_cache
+    )
     everything = [*examples, *from_cache]
     table: dict[str, Counter[str]] = {}
     for nodeid, kind, _ in everything:

@@ -94,3 +94,47 @@ def test_a_member_page_s_runs_go_to_one_worker_in_order():
     assert scope(f"{signing_in}::line:20,column:1") == scope(signing_in + second)
     assert scope(f"{logging}::line:20,column:1") == logging  # its reader's run: a file
     assert scope("tests/test_ui.py::test_a") == scope("tests/test_ui.py::test_b")
+
+
+def test_the_members_runs_of_a_page_whose_own_run_failed_are_not_run(tmp_path):
+    """A page that fails for its reader fails at once: its members' runs, which would boot
+    the lab's deployment only to fail the same way, are reported not run."""
+    import os
+    import subprocess
+    import sys
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")  # fmt: skip
+    copy = tmp_path / "site"
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_bytes((ROOT / name).read_bytes())
+    page = copy / QUICK_START.relative_to(ROOT)
+    text = page.read_text()
+    checked = 'assert on_server.info.status == "FINISHED"'
+    assert checked in text
+    page.write_text(text.replace(checked, 'assert on_server.info.status == "PLANTED"'))
+    failing_line = 1 + text[: text.index(".. invisible-code-block")].count("\n")
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_CURRENT_TEST")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-rfs",
+         str(page.relative_to(copy))],
+        cwd=copy, env=environ, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "1 failed" in output, output
+    assert f"quick-start.rst:{failing_line}" in output, output
+    # Its first run (the first member's, on a sign-in page) fails; the other two are not run.
+    assert len(re.findall(r"^FAILED ", output, re.MULTILINE)) == 1, output
+    not_run = re.findall(
+        rf"^SKIPPED \[(\d+)\] \S*quick-start.rst:\d+: not run: the page failed at line "
+        rf"{failing_line} \(as lab-member\)$",
+        output,
+        re.MULTILINE,
+    )
+    assert sum(map(int, not_run)) == 2 * 2, output  # the reader's and the second member's

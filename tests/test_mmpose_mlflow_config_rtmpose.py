@@ -18,10 +18,24 @@ xtcocotools, built once) and sets DOCS_REQUIRE_MMPOSE=1, under which a missing m
 an error. Elsewhere (``nox -s doctest``) this module is skipped.
 """
 
+# ruff: noqa: E402 (the skip below comes before the heavy imports)
 from __future__ import annotations
 
-import getpass
+import importlib.util
 import os
+
+import pytest
+
+REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
+
+# Asked before anything heavy is imported (torch, MLflow): elsewhere this module costs nothing.
+if importlib.util.find_spec("mmpose") is None and os.environ.get(REQUIRE_MMPOSE) != "1":
+    pytest.skip(
+        "mmpose is not installed: `nox -s mmpose` runs this test with the real MMPose stack",
+        allow_module_level=True,
+    )
+
+import getpass
 import re
 import runpy
 import sys
@@ -30,14 +44,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
-import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import RestException
 
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.sandbox import within_sandbox
-
-REQUIRE_MMPOSE = "DOCS_REQUIRE_MMPOSE"  # set by nox -s mmpose
 
 try:
     from labdocs.rtmpose_training import (
@@ -60,7 +71,7 @@ except ImportError:
         "mmpose is not installed: `nox -s mmpose` runs this test with the real MMPose stack",
         allow_module_level=True,
     )
-from mmengine.registry import VISBACKENDS  # noqa: E402 (mmengine: only with mmpose)
+from mmengine.registry import VISBACKENDS  # mmengine: only with mmpose
 
 # Warnings of the OpenMMLab stack while it trains, facts of its code, not the page's.
 pytestmark = [

@@ -185,13 +185,29 @@ def test_a_page_that_failed_or_skipped_is_not_kept(fresh_site: Site):
     assert ran == ["page"], output  # the failing page runs again; the other one not
     fresh_site.append(
         "docs/guides/other.rst",
-        '\n.. skip: next "no tool here"\n\n.. code-block:: python\n\n   1 / 0\n',
+        '\n.. code-block:: python\n\n   import pytest\n\n   pytest.skip("no tool here")\n',
     )
     fresh_site.write("examples/shown.py", SHOWN)
     output, ran = run(fresh_site)
     assert ran == ["other", "page"], output
     output, ran = run(fresh_site)
     assert ran == ["other"], output  # its skipped example keeps it from the cache
+
+
+def test_a_skip_the_page_itself_writes_is_its_outcome_and_kept(fresh_site: Site):
+    """A page's own ``skip:`` line decides from the page's text, which is in the key."""
+    fresh_site.append(
+        "docs/guides/other.rst",
+        '\n.. skip: next "run by another test"\n\n.. code-block:: python\n\n   1 / 0\n',
+    )
+    output, ran = run(fresh_site)
+    assert ran == ["other", "page"] and "1 skipped" in output, output
+    output, ran = run(fresh_site)
+    assert ran == [], output
+    assert "skipped from cache" in output and "2 pages passed from cache" in output, output
+    fresh_site.append("docs/guides/other.rst", "\nA sentence.\n")
+    output, ran = run(fresh_site)
+    assert ran == ["other"] and "1 skipped" in output, output  # its text changed
 
 
 def test_all_and_ci_run_everything(fresh_site: Site):
@@ -217,6 +233,17 @@ def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
     files = {
         "tests/test_named.py": 'PAGE = DOCS / "guides" / "page.rst"\nSCRIPT = "examples/shown.py"\n',
         "tests/test_lists.py": 'PAGES = sorted((ROOT / "docs").rglob("*.rst"))\n',
+        # Lists examples/ only: a page's edit is not its business.
+        "tests/test_examples.py": 'def test():\n    found = EXAMPLES / "."\n    sorted(found.glob("*.py"))\n',
+        # Names the other page in its docstring only, and lists a test's own folder.
+        "tests/test_prose.py": (
+            '"""Unlike docs/guides/other.rst and the page "other", this lists nothing."""\n'
+            "def test(tmp_path):\n"
+            '    assert not list(tmp_path.iterdir()), f"left in TMPDIR {tmp_path}"\n'
+        ),
+        # A folder it cannot follow, and git's list: every file.
+        "tests/test_unknown.py": "from somewhere import PLACE\nLISTED = sorted(PLACE.glob('*'))\n",
+        "tests/test_git.py": 'FILES = run(["git", "ls-files"]).split()\n',
         "docs/guides/page.rst": PAGE,
         "docs/guides/other.rst": OTHER_PAGE,
         "examples/shown.py": SHOWN,
@@ -225,19 +252,33 @@ def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
+    modules = [name for name in files if name.startswith("tests/")]
+    every = {"tests/test_unknown.py", "tests/test_git.py"}
+    pages = {"tests/test_lists.py", *every}
 
     def keys() -> dict[str, str]:
         found = Keys(tmp_path, "the environment")
-        return {name: found.of(name) for name in ("tests/test_named.py", "tests/test_lists.py")}
+        return {name: found.of(name) for name in modules}
 
     for edited, changed in [
-        ("docs/guides/other.rst", {"tests/test_lists.py"}),
-        ("docs/guides/page.rst", {"tests/test_named.py", "tests/test_lists.py"}),
-        ("examples/shown.py", {"tests/test_named.py", "tests/test_lists.py"}),
-        ("tools/helper.py", {"tests/test_named.py", "tests/test_lists.py"}),
-        ("tests/test_named.py", {"tests/test_named.py", "tests/test_lists.py"}),
+        ("docs/guides/other.rst", pages),
+        ("docs/guides/page.rst", {"tests/test_named.py", *pages}),
+        ("examples/shown.py", {"tests/test_named.py", "tests/test_examples.py", *every}),
+        ("tools/helper.py", set(modules)),
+        ("tests/test_named.py", {"tests/test_named.py", *every}),
     ]:
         before = keys()
         (tmp_path / edited).write_text((tmp_path / edited).read_text() + "# edited\n")
         after = keys()
         assert {name for name in before if before[name] != after[name]} == changed, edited
+
+
+def test_the_folders_the_cache_knows_by_name_are_where_labdocs_puts_them():
+    from labdocs import deployment, pages
+    from labdocs.page_cache import KNOWN_FOLDERS
+
+    found = {"ROOT": pages.ROOT, "SITE": pages.ROOT, "DOCS": pages.DOCS}
+    found |= {"EXAMPLES": pages.EXAMPLES, "DEPLOY": deployment.DEPLOY}
+    assert {name: str(path.relative_to(ROOT)) for name, path in found.items()} == {
+        name: folder or "." for name, folder in KNOWN_FOLDERS.items()
+    }
