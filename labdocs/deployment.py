@@ -776,18 +776,6 @@ class Deployment(SignInServer):
         return time.monotonic() - started
 
 
-def server_mlflow(version: str) -> str:
-    """The ``mlflow`` of a server environment of ``version`` (tools/mlflow_envs.py builds it
-    once, from the package registry: without the throwaway CA)."""
-    found = subprocess.run(
-        ["python3", "-m", "tools.mlflow_envs", "server", version],
-        cwd=ROOT, env=registry_environment(), capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    if found.returncode != 0:
-        raise DeploymentError(f"no MLflow {version} environment: {found.stderr}")
-    return found.stdout.strip().splitlines()[-1]
-
-
 def registry_environment() -> dict[str, str]:
     """This process's environment without the throwaway CA: for a subprocess that may reach
     the package registry (pip building an environment), whose certificates it must check."""

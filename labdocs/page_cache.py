@@ -61,7 +61,7 @@ WORD = re.compile(r"[A-Za-z0-9_./-]*[A-Za-z][A-Za-z0-9_./-]*")
 # Variables a run sets for its own processes, not settings of what runs.
 PER_RUN = {"DOCS_SYSTEM_TMPDIR", "DOCS_SLURM_CLUSTER", "DOCS_RECORD_LOOKUPS"}
 COMMON = ("labdocs", "conftest.py", "pyproject.toml", "requirements")
-FOR_TESTS = ("tools", "tests/__init__.py")  # what test modules import besides labdocs
+FOR_TESTS = ("tools", "tests/__init__.py", "tests/lib")  # what test modules import besides labdocs
 PAGE_SUFFIXES = (".rst", ".md")
 # Directories pytest does not enter (its norecursedirs) and the pages' own non-pages.
 NOT_COLLECTED = {".git", ".nox", "build", "node_modules", "__pycache__", ".pytest_cache"}

@@ -14,10 +14,11 @@ from mlflow import MlflowClient
 
 from labdocs import store_summary
 from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import AUTH_CONFIG, Deployment, server_mlflow
+from labdocs.deployment import AUTH_CONFIG, Deployment
 from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.server_versions import ServerError, find_mlflow
+from tests.lib.other_mlflow import server_mlflow
 
 OLDER = "3.10.1"
 ROOT = Path(__file__).resolve().parents[1]
