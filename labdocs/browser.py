@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from labdocs.lab_address import resolver_rules
+
 ENV_CHROMIUM = "DOCS_CHROMIUM"  # a path to a Chromium (or Chrome) to use instead of the search
 PLAYWRIGHT_VERSION_HINT = "requirements/doctest.txt"
 HOW_TO_GET = (
@@ -83,14 +85,12 @@ def chromium_args(lab_host: str, server_url: str, trusted_key: str | None = None
     Chromium accepts for https, as members' browsers accept the lab's real certificate;
     any other certificate stays refused.
     """
-    server = urlsplit(server_url)
-    if server.hostname not in ("127.0.0.1", "localhost"):
-        raise ValueError(f"the browser may only reach loopback, not {server_url}")
+    resolver, bypass = resolver_rules(lab_host, server_url)
     return [
         *QUIET_FLAGS,
-        f"--host-resolver-rules=MAP {lab_host} 127.0.0.1:{server.port}, MAP * ~NOTFOUND",
+        resolver,
         f"--proxy-server={DEAD_PROXY}",
-        f"--proxy-bypass-list={lab_host};127.0.0.1;localhost",
+        bypass,
         *([f"--ignore-certificate-errors-spki-list={trusted_key}"] if trusted_key else []),
     ]
 

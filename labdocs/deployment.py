@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdocs import network
+from labdocs import lab_address, network
 from labdocs.auth import Credentials, SignInServer, new_password, signed_in
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
 from labdocs.page_facts import MEMBER_USERNAME
@@ -347,10 +347,8 @@ SITE_CHANGES = {
     "listen [::]:80;": "",
     "listen 443 ssl http2;": "listen 127.0.0.1:{https_port} ssl http2;",
     "listen [::]:443 ssl http2;": "",
-    "ssl_certificate /etc/ssl/certs/mindgarage07.cs.uni-kl.de.pem;": "ssl_certificate {cert};",
-    "ssl_certificate_key /etc/ssl/private/mindgarage07.cs.uni-kl.de.key;": (
-        "ssl_certificate_key {key};"
-    ),
+    f"ssl_certificate /etc/ssl/certs/{LAB_HTTPS_HOST}.pem;": "ssl_certificate {cert};",
+    f"ssl_certificate_key /etc/ssl/private/{LAB_HTTPS_HOST}.key;": "ssl_certificate_key {key};",
     "access_log /var/log/nginx/mlflow.access.log;": "access_log {folder}/access.log;",
     "error_log /var/log/nginx/mlflow.error.log;": "error_log {folder}/error.log;",
     "server 127.0.0.1:5000;": "{upstreams}",
@@ -679,8 +677,7 @@ class Deployment(SignInServer):
     def route_the_lab_url_here(self) -> None:
         """The lab's https URL (and plain http on its port 80) reach nginx; clients trust
         the throwaway CA."""
-        network.redirect(LAB_HTTPS_TRACKING_URI, f"https://127.0.0.1:{self.https_port}")
-        network.redirect(f"http://{LAB_HTTPS_HOST}", f"http://127.0.0.1:{self.http_port}")
+        lab_address.route_secured(self.https_port, self.http_port)
         for name in CA_VARIABLES:
             os.environ[name] = str(self.ca)
 
@@ -688,8 +685,7 @@ class Deployment(SignInServer):
     def routed(self) -> Iterator[None]:
         """The lab's URL reaches this deployment inside the block, then the one before."""
         with (
-            network.redirected(LAB_HTTPS_TRACKING_URI, f"https://127.0.0.1:{self.https_port}"),
-            network.redirected(f"http://{LAB_HTTPS_HOST}", f"http://127.0.0.1:{self.http_port}"),
+            lab_address.secured_routed(self.https_port, self.http_port),
             trusting(self.ca),
         ):
             network.drop_open_connections()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from labdocs import network
+from labdocs import lab_address
 from labdocs.browser import Browser, NoBrowser
-from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.lab import LAB_HOST
 from labdocs.sandbox import checked_sandbox
 from labdocs.server_versions import ServerError, find_mlflow
 from labdocs.servers import ThrowawayServer, plain_server_command
@@ -32,7 +32,7 @@ def start_server(started: Started) -> ThrowawayServer:
     while pytest collects), else when a test first asks (page_cache.py)."""
     if started.server is None:
         started.server = ThrowawayServer.start(plain_server_command(find_mlflow()))
-        network.redirect(LAB_TRACKING_URI, started.server.url)
+        lab_address.route_open(started.server.url)
     return started.server
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from labdocs import network
+from labdocs import lab_address
 from labdocs.auth import Credentials
 from labdocs.browser import Browser
 from labdocs.deployment import Deployment
-from labdocs.lab import LAB_HTTPS_HOST, LAB_TRACKING_URI
+from labdocs.lab import LAB_HTTPS_HOST
 from labdocs.member_browser import MemberUI, SignedInBrowser
 from labdocs.member_runs import MemberPageRun
 from labdocs.page_facts import MEMBER_USERNAME, is_auth_page
@@ -97,7 +97,7 @@ def member_page(
         try:
             with (
                 checked_sandbox(request.session, folder, "this page"),
-                network.closed(LAB_TRACKING_URI),
+                lab_address.open_closed(),
             ):
                 if not is_auth_page(page):  # those show the reader exporting them first
                     os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.username

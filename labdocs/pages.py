@@ -11,6 +11,7 @@ from sybil import Document
 
 from labdocs import lab
 from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
+from labdocs.lab_address import written_for
 from labdocs.parsers import LiteralIncludeParser, code_block_lexers, parsers
 
 ROOT = lab.ROOT
@@ -47,7 +48,7 @@ def as_this_page_reads(path: Path) -> str:
     address = mlflow.get_tracking_uri()
     if address not in (LAB_TRACKING_URI, LAB_HTTPS_TRACKING_URI):
         raise ValueError(f"the page set no lab address before running {path.name}: {address}")
-    return path.read_text().replace(LAB_TRACKING_URI, address)
+    return written_for(path.read_text(), address)
 
 
 def shown_python(page: Path, skipping: str | None = None) -> str:

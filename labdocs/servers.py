@@ -27,6 +27,7 @@ from pathlib import Path
 
 from labdocs import network, processes
 from labdocs.lab import LAB_HOST, LAB_TRACKING_URI
+from labdocs.lab_address import UI_ORIGIN, allowed_hosts
 from labdocs.server_versions import ServerError, supports
 from labdocs.session import NO_TELEMETRY
 from labdocs.waiting import log_tail, wait_until
@@ -62,11 +63,6 @@ def port_is_busy(port: int) -> bool:
     return False
 
 
-def allowed_hosts(port: int) -> str:
-    """The Host headers a throwaway server accepts: its own address, and the lab's."""
-    return ",".join([f"127.0.0.1:{port}", f"localhost:{port}", LAB_HOST])
-
-
 def plain_server_command(mlflow: str, *extra_args: str) -> Command:
     """A plain ``mlflow server``: sqlite and an artifact folder in its folder, one worker.
 
@@ -75,7 +71,7 @@ def plain_server_command(mlflow: str, *extra_args: str) -> Command:
     """
     # The lab's URL, as the browser's origin: the UI opened there sends its requests with it
     # (MLflow >= 3.5 refuses other origins: 403).
-    origins = ["--cors-allowed-origins", LAB_TRACKING_URI]
+    origins = ["--cors-allowed-origins", UI_ORIGIN]
     options = ["--allowed-hosts", "{allowed_hosts}", *origins, *extra_args]
     kept: list[str] = []
     for i, arg in enumerate(options):

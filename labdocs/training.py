@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from labdocs.lab import LAB_TRACKING_URI
+from labdocs.lab_address import written_for
 from labdocs.progress import run_while_progressing
 from labdocs.session import NO_TELEMETRY
 from labdocs.waiting import wait_until
@@ -144,8 +144,7 @@ class BatchJob(MemberTraining):
         super().__init__(server_url, folder)
         self.cluster, self.batch, self.job_id = cluster, folder / batch.name, 0
         script = batch.read_text()
-        assert script.count(LAB_TRACKING_URI) == 1, "the batch script names the lab's server"
-        self.batch.write_text(script.replace(LAB_TRACKING_URI, server_url))
+        self.batch.write_text(written_for(script, server_url, once=True))
 
     def submit(self, *options: str, arguments: list[str]) -> int:
         """``sbatch`` with ``options``, the batch script, and the training's ``arguments``."""
