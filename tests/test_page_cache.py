@@ -1,4 +1,4 @@
-"""What passed is not run again until something it depends on changes (labdocs/page_cache.py).
+"""What passed is not run again until something it depends on changes (labdocs/plugin/page_cache.py).
 
 Each test runs pytest of its own, with the harness (plugin.py and page_cache.py), on a
 small site written for it: a page that includes an example file, and what every page
@@ -25,9 +25,9 @@ pytestmark = pytest.mark.timeout(600)
 CONFTEST = """
 from sybil import Sybil
 from sybil.sybil import SybilCollection
-from labdocs.parsers import parsers
+from labdocs.pages.parsers import parsers
 
-pytest_plugins = ["labdocs.page_cache", "labdocs.plugin"]
+pytest_plugins = ["labdocs.plugin.page_cache", "labdocs.plugin"]
 pytest_collect_file = SybilCollection(
     [Sybil(parsers("rest"), patterns=["*.rst"], fixtures=[], name="rest")]
 ).pytest()
@@ -212,7 +212,7 @@ def test_a_partial_run_keeps_nothing(fresh_site: Site):
 def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
     """A test module depends on the pages and examples its strings name; one that lists
     the repository's files depends on them all."""
-    from labdocs.page_cache import Keys
+    from labdocs.plugin.page_cache import Keys
 
     files = {
         "tests/test_named.py": 'PAGE = DOCS / "guides" / "page.rst"\nSCRIPT = "examples/shown.py"\n',

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from labdocs.deployment import registry_environment
+from labdocs.services.deployment import registry_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
