@@ -24,8 +24,8 @@ when the owner ends, however it ends, the groups end and the folder goes (Postgr
 watchdog owns the whole folder). Secrets are generated per run and written only into the
 folder, mode 600.
 
-The lab's address for the secured server is ``LAB_HTTPS_TRACKING_URI``: the network guard
-sends its host (port 443, and 80 for plain http) to nginx's loopback ports.
+The lab's secured address (port 443, and 80 for plain http) reaches nginx's loopback ports
+through lab_address.py.
 """
 
 from __future__ import annotations

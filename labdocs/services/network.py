@@ -1,8 +1,8 @@
-"""Keep the tests on this machine, and send the lab's URL to the throwaway server.
+"""Keep the tests on this machine, and send the addresses lab_address.py routes to loopback.
 
 Pages show the lab's real tracking URI, as readers must type it. During the tests,
-name resolution is patched so that the lab's host and port resolve to the throwaway
-server on loopback: every use of the URL (``set_tracking_uri``, an MMEngine config's
+name resolution is patched so that the lab's host and port resolve to the tests' server
+on loopback: every use of the URL (``set_tracking_uri``, an MMEngine config's
 ``tracking_uri``, ``MLFLOW_TRACKING_URI``) reaches it, through MLflow's real HTTP
 client, with the lab's ``Host`` header (the server allows that host, as the lab's must).
 
