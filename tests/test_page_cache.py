@@ -1,6 +1,6 @@
 """What passed is not run again until something it depends on changes (labdocs/plugin/page_cache.py).
 
-Each test runs pytest of its own, with the harness (plugin.py and page_cache.py), on a
+Each test runs pytest of its own, with the plugin (labdocs/plugin/), on a
 small site written for it: a page that includes an example file, and what every page
 depends on (labdocs/, conftest.py, a lock). Its examples write a line to a file outside
 the site each time they run: what ran is what that file says.
@@ -27,7 +27,7 @@ from sybil import Sybil
 from sybil.sybil import SybilCollection
 from labdocs.pages.parsers import parsers
 
-pytest_plugins = ["labdocs.plugin.page_cache", "labdocs.plugin"]
+pytest_plugins = ["labdocs.plugin"]  # its hooks, and the page cache it imports
 pytest_collect_file = SybilCollection(
     [Sybil(parsers("rest"), patterns=["*.rst"], fixtures=[], name="rest")]
 ).pytest()
