@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sybil import Document
 
+from labdocs.browser import ui as ui_module
 from labdocs.browser.chromium import ENV_CHROMIUM, NoBrowser, find_chromium
-from labdocs.browser.chromium import ui as ui_module
 from labdocs.browser.ui import UI, UIError
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages.parsers import FigureParser, GuiLabelParser

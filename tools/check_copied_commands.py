@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labdocs.browser.chromium import chromium as browser
+from labdocs.browser import chromium as browser
 from labdocs.browser.chromium import site_browser
 from tools.remembered_checks import Remembered, checker_identity, recording
 
