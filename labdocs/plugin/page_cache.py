@@ -10,8 +10,8 @@ from cache. Its key is a hash of
   whose path (or name, or name without suffix) a page or test module spells out as a
   word or string; a test module that lists files (``pages()``, ``glob``, ``git
   ls-files``, the page lists of labdocs) depends on every file of the repository;
-- what every test runs with: labdocs/, conftest.py, pyproject.toml, the locks
-  (requirements/), tools/ and tests/' helpers for test modules; the Python version and
+- what every test runs with: labdocs/, the tests' helpers (tests/lib/), conftest.py,
+  pyproject.toml, the locks (requirements/), tools/ for test modules; the Python version and
   every installed distribution; the throwaway server's MLflow (its environment's
   distributions); the DOCS_* variables; Chromium's file.
 
