@@ -19,7 +19,7 @@ from labdocs.lab import (
     MMENGINE_VERSION,
     SERVER,
 )
-from labdocs.published import published_from
+from labdocs.site.published import published_from
 
 project = "MindGarage lab guides"
 author = "MindGarage lab"
@@ -33,14 +33,14 @@ extensions = [
     "sphinx_substitution_extensions",
     # The compatibility table, from docs/_data/compatibility.json (written by
     # `nox -s compatibility`): the build renders it and runs nothing.
-    "labdocs.compatibility_table",
+    "labdocs.site.compatibility_table",
     # The lab's server as it is (labdocs/lab.py SERVER_STATE, or DOCS_SERVER_STATE): its
     # tag for `only` blocks, its address wherever a page shows the open server's.
-    "labdocs.server_state",
+    "labdocs.site.server_state",
     # Keyboard- and screen-reader-usable HTML where Sphinx writes otherwise (axe-checked).
-    "labdocs.accessible_html",
+    "labdocs.site.accessible_html",
     # The reading paths on the landing page and the "Where next" that ends every page.
-    "labdocs.reading_paths",
+    "labdocs.site.reading_paths",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_inventories", "_data"]

@@ -1,7 +1,7 @@
 """Every Python example on the site runs under pytest, through Sybil.
 
 Pages (.rst and .md in docs/) run top to bottom, one namespace per page, against the
-throwaway MLflow server that labdocs/plugin.py starts. See docs/contributing.md.
+throwaway MLflow server that labdocs/plugin/ starts. See docs/contributing.md.
 """
 
 from sybil import Sybil
@@ -10,10 +10,10 @@ from sybil.sybil import SybilCollection
 from labdocs.lab import SERVER
 from labdocs.page_facts import AUTH_PAGES
 from labdocs.pages import NOT_PAGES
-from labdocs.parsers import parsers
-from labdocs.state_pages import document_types
+from labdocs.pages.parsers import parsers
+from labdocs.pages.state_pages import document_types
 
-# One plugin (labdocs/plugin.py): its hooks and, imported there, every fixture.
+# One plugin (labdocs/plugin/): its hooks and, imported there, every fixture.
 pytest_plugins = ["labdocs.plugin"]
 
 # Each page gets the throwaway server (checks ask it what the page did), a sandbox (its
@@ -31,7 +31,7 @@ myst_auth = [page + ".md" for page in AUTH_PAGES]
 
 # Every page reads as the site renders it for the lab's server now (labdocs/lab.py
 # SERVER_STATE, or DOCS_SERVER_STATE): that state's address, its `only` blocks and not the
-# other state's (labdocs/state_pages.py).
+# other state's (labdocs/pages/state_pages.py).
 AS_THE_SERVER_IS = document_types(SERVER)
 
 rest_pages = Sybil(
@@ -52,6 +52,6 @@ myst_auth_pages = Sybil(
 )  # fmt: skip
 
 # Once the server is secured, the reader signs in like every member: their runs of the
-# pages not about signing in are member runs (labdocs/members.py), not these.
+# pages not about signing in are member runs (labdocs/plugin/members.py), not these.
 plain_pages = [] if SERVER.sign_in else [rest_pages, myst_pages]
 pytest_collect_file = SybilCollection([*plain_pages, rest_auth_pages, myst_auth_pages]).pytest()

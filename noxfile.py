@@ -43,7 +43,7 @@ REQUIREMENTS = HERE / "requirements"
 # The whole suite runs across the machine's cores (pytest-xdist), a worker per core, at
 # most four (each worker holds a server, the lab's deployment, an MLflow client and
 # perhaps Chromium: about 1.5 GB): a file's tests in one worker, in order, and a member page's runs together
-# (labdocs/plugin.py's scheduler). A page or test named on the command line runs in one
+# (the plugin's scheduler, labdocs/plugin/). A page or test named on the command line runs in one
 # process, which starts sooner; `-n 0` runs everything in one.
 # (loadfile, not loadgroup: pytest 9.2's node ids lose xdist's group marks, xdist#1386.)
 PARALLEL = ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile"]
@@ -107,7 +107,7 @@ def server_under_test(session: nox.Session) -> dict[str, str]:
 
     DOCS_MLFLOW_SERVER: a version, ``lab`` (the default: labdocs.lab.LAB_SERVER_MLFLOW_VERSION) or
     ``newest``. Built once under .nox/ and reused (tools/mlflow_envs.py); the plugin
-    (labdocs/server_versions.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
+    (labdocs/services/server_versions.py) starts the server from DOCS_MLFLOW_SERVER_BIN.
     """
     found = session.run("python", "-m", *server_environment(), silent=True)
     return {"DOCS_MLFLOW_SERVER_BIN": found.strip().splitlines()[-1]}
@@ -204,7 +204,7 @@ def check_accessible(session: nox.Session, site: str) -> None:
     """
     remember = f"build/checked/{Path(site).name}"
     session.run("python", "-m", "tools.check_html", site)
-    session.run("python", "-m", "labdocs.browser", silent=True)  # no Chromium: say so now
+    session.run("python", "-m", "labdocs.browser.chromium", silent=True)  # no Chromium: say so now
     session.run(
         "python", "-m", "tools.check_accessibility", site, "--remember", f"{remember}/axe.json"
     )
@@ -255,7 +255,7 @@ def doctest(session: nox.Session) -> None:
         install(session, "doctest.txt", *mlflow_under_test())
     env = {"DOCS_MLFLOW_SERVER_BIN": built[server], "DOCS_SITE_CHECKS": built[site_checkers]}
     # No browser for the UI checks: fail now, saying how to get one, not minutes in.
-    session.run("python", "-m", "labdocs.browser", silent=True)
+    session.run("python", "-m", "labdocs.browser.chromium", silent=True)
     # On Ctrl-C, pytest gets the time to stop its servers and print what ran (nox's
     # default gives it 0.3 s, then kills it).
     session.run(
@@ -290,7 +290,7 @@ def doctest_other_state(session: nox.Session) -> None:
 @nox.session(name="deployment-drills", python=False)
 def deployment_drills(session: nox.Session) -> None:
     """The admin page's move, backup and restore, restarts, upgrade and rollback, each on
-    throwaway deployments of examples/deploy/ (labdocs/deployment.py): the doctest session,
+    throwaway deployments of examples/deploy/ (labdocs/services/deployment.py): the doctest session,
     its environment and servers, on those tests (``-- <pytest arguments>`` adds to them)."""
     system_packages(session, "deployment-drills")
     doctest = [sys.executable, "-m", "nox", "-s", "doctest", "--"]

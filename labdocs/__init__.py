@@ -1,3 +1,4 @@
-"""The project's own package: the lab's facts (lab.py), the site's Sphinx extension, and the
-machinery that runs every example on the site for real. README.md's layout table says which
-module does which one job."""
+"""The site's own package: the lab's facts (lab.py, page_facts.py, standard library only),
+the Sphinx side (site/), the machinery that runs every example for real (services/,
+browser/, pages/) and the pytest plugin that drives it (plugin/). What each folder may
+import is in its ruff.toml, checked by nox -s lint."""

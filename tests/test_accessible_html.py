@@ -1,4 +1,4 @@
-"""labdocs/accessible_html.py makes what Sphinx writes pass axe-core, in Chromium.
+"""labdocs/site/accessible_html.py makes what Sphinx writes pass axe-core, in Chromium.
 
 The markup below is what Sphinx 9 and docutils write (a toctree caption, a wide code block,
 a table with a header row and a stub column), with the one rule of furo's stylesheet that
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from labdocs.accessible_html import accessible
+from labdocs.site.accessible_html import accessible
 from tools.site_checkers import ENV_SITE_CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]

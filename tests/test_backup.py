@@ -23,11 +23,11 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from labdocs import store_summary
-from labdocs.auth import new_password, signed_in
-from labdocs.deployment import DEPLOY, Deployment
-from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
+from labdocs.plugin.deployment_fixtures import DRILL_READY_TIMEOUT
+from labdocs.services.auth import new_password, signed_in
+from labdocs.services.deployment import DEPLOY, Deployment
+from tests.lib import store_summary
 
 URL = LAB_HTTPS_TRACKING_URI
 CLIENT_RETRY_SETTINGS = [

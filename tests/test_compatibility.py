@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labdocs import compatibility_table
 from labdocs.lab import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
+from labdocs.site import compatibility_table
 from tools import compatibility, lock, mlflow_envs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@ included, without the closing "Where next" and the page listings."""
 
 import pytest
 
-from labdocs.reading_paths import GUIDE
+from labdocs.site.reading_paths import GUIDE
 from tools.count_words import FIRST_PAGES, MEMBER_BUDGET, main, words
 
 PAGE = """<html><body><nav>Sidebar words never read here</nav>

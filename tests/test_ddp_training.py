@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from labdocs.slurm import ThrowawaySlurm
-from labdocs.training import (
+from labdocs.services.slurm import ThrowawaySlurm
+from tests.lib.training import (
     EXAMPLES,
     TORCHRUN,
     BatchJob,

@@ -29,8 +29,10 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
-from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import (
+from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
+from labdocs.pages import DOCS, included_files
+from labdocs.services.auth import Credentials, new_password, signed_in
+from labdocs.services.deployment import (
     AUTH_CONFIG,
     CA_VARIABLES,
     DEPLOY,
@@ -50,12 +52,10 @@ from labdocs.deployment import (
     server_bin,
     service_settings,
 )
-from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_SERVER_MLFLOW_VERSION
-from labdocs.loopback_capture import captured
-from labdocs.network import allowed_port, drop_open_connections, redirected
-from labdocs.pages import DOCS, included_files
-from labdocs.server_versions import find_mlflow
-from labdocs.servers import free_port
+from labdocs.services.network import allowed_port, drop_open_connections, redirected
+from labdocs.services.server_versions import find_mlflow
+from labdocs.services.servers import free_port
+from tests.lib.loopback_capture import captured
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
 SIGNING_IN_PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"

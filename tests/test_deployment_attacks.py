@@ -1,4 +1,4 @@
-"""The lab's deployment (examples/deploy/, started by labdocs/deployment.py) attacked on
+"""The lab's deployment (examples/deploy/, started by labdocs/services/deployment.py) attacked on
 loopback, and what each attack now meets: TLS offers only Mozilla's intermediate profile;
 plain http refuses scripts before they log anything; guessed passwords stop being checked;
 other sites' pages may not send requests; log files and uploads have limits; no artifact
@@ -32,11 +32,11 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
-from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import DEPLOY, NGINX_SITE, Deployment
 from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, ROOT
-from labdocs.loopback_capture import captured
 from labdocs.pages import DOCS
+from labdocs.services.auth import Credentials, new_password, signed_in
+from labdocs.services.deployment import DEPLOY, NGINX_SITE, Deployment
+from tests.lib.loopback_capture import captured
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
 URL = LAB_HTTPS_TRACKING_URI
@@ -519,10 +519,10 @@ def test_unknown_usernames_answer_as_slowly_as_known_ones(deployment: Deployment
 
 
 # Runs `mlflow gc` in the server's Python, the lab's address reaching this deployment as in
-# the tests' own process (labdocs/network.py), and nothing else reached.
+# the tests' own process (labdocs/services/network.py), and nothing else reached.
 GC = """
 import sys
-from labdocs import network
+from labdocs.services import network
 network.install_guard()
 port = int(sys.argv.pop(1))
 network.allow_port(port)

@@ -14,7 +14,7 @@ from labdocs.lab import (
     LAB_SERVER_MLFLOW_VERSION,
     LAB_TRACKING_URI,
 )
-from labdocs.server_versions import find_mlflow, mlflow_version
+from labdocs.services.server_versions import find_mlflow, mlflow_version
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION_COMMAND = f"curl {LAB_TRACKING_URI}/version"

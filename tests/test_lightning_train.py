@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from labdocs.slurm import ThrowawaySlurm
-from labdocs.training import (
+from labdocs.services.slurm import ThrowawaySlurm
+from tests.lib.training import (
     EXAMPLES,
     BatchJob,
     logged_steps,

@@ -22,8 +22,6 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import Deployment, registry_environment
 from labdocs.lab import (
     LAB_HTTPS_HOST,
     LAB_HTTPS_TRACKING_URI,
@@ -31,10 +29,12 @@ from labdocs.lab import (
     ROOT,
     after_the_move,
 )
-from labdocs.members import colleague
 from labdocs.pages import DOCS, EXAMPLES, shown_python
-from labdocs.progress import run_while_progressing
-from labdocs.session import NO_TELEMETRY
+from labdocs.plugin.members import colleague
+from labdocs.services.auth import Credentials, new_password, signed_in
+from labdocs.services.deployment import Deployment, registry_environment
+from labdocs.services.progress import run_while_progressing
+from labdocs.services.session import NO_TELEMETRY
 
 # A member's script imports torch and logs models (MLflow infers their requirements in a
 # process of its own): 20 s on an idle machine, minutes beside other work. It is waited for

@@ -1,4 +1,4 @@
-"""The member runs (labdocs/members.py): each member page read as it will be once the lab's
+"""The member runs (labdocs/plugin/members.py): each member page read as it will be once the lab's
 server is secured, signed in to the lab's deployment over https, in a browser that trusts
 the deployment's throwaway certificate and nothing else."""
 
@@ -10,13 +10,13 @@ import pytest
 from mlflow import MlflowClient
 from sybil import Document
 
-from labdocs import network
-from labdocs.browser import Browser
+from labdocs.browser.chromium import Browser
 from labdocs.lab import LAB_HOST, LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
-from labdocs.member_runs import PageAfterTheMove
 from labdocs.pages import DOCS, EXAMPLES, ROOT, SYNTAX
-from labdocs.parsers import parsers
+from labdocs.pages.parsers import parsers
 from labdocs.plugin import scope_of
+from labdocs.plugin.member_runs import PageAfterTheMove
+from labdocs.services import network
 
 QUICK_START = DOCS / "guides" / "mlflow" / "quick-start.rst"
 LOGGING = DOCS / "guides" / "mlflow" / "logging.rst"

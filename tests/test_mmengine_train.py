@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from labdocs.training import (
+from tests.lib.training import (
     EXAMPLES,
     MemberTraining,
     logged_steps,

@@ -5,7 +5,7 @@ docs/guides/mlflow/mmpose.rst shows examples/mmpose_mlflow_config.py and says wh
 Here that very file is loaded with MMEngine's ``Config.fromfile``, as MMPose's
 ``tools/train.py`` loads a config, completed with a tiny model and data set, and trained
 by MMEngine's ``Runner`` on the CPU. Then the throwaway server (which the lab's URL
-reaches during the tests, see labdocs/network.py) is asked what arrived.
+reaches during the tests, see labdocs/services/network.py) is asked what arrived.
 
 In the quick loop (``nox -s doctest``) mmpose is not installed: building its compiled
 ops takes about 20 minutes. ``PoseLocalVisualizer`` is a subclass of MMEngine's
@@ -30,7 +30,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from labdocs.lab import LAB_TRACKING_URI, ROOT
-from labdocs.mmengine_stand_in import (
+from tests.lib.mmengine_stand_in import (
     BACKEND_MODULE_FOLDER,
     EPOCHS,
     ITERATIONS_PER_EPOCH,
@@ -41,7 +41,7 @@ from labdocs.mmengine_stand_in import (
     add_training,
     load_recipe,
 )
-from labdocs.training import new_member, runs_of, training_environment
+from tests.lib.training import new_member, runs_of, training_environment
 
 PAGE = RECIPE.parents[1] / "docs" / "guides" / "mlflow" / "mmpose.rst"
 RUN_NAME = re.compile(r"^\d{8}_\d{6}$")  # the page's time.strftime('%Y%m%d_%H%M%S')
@@ -247,7 +247,7 @@ TRAIN = """\
 import sys
 from pathlib import Path
 
-from labdocs.mmengine_stand_in import Runner, add_training, load_recipe
+from tests.lib.mmengine_stand_in import Runner, add_training, load_recipe
 
 Runner.from_cfg(add_training(load_recipe(Path(sys.argv[1])), Path(sys.argv[2]))).train()
 """

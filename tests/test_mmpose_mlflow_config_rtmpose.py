@@ -4,7 +4,7 @@ The MMPose page tells lab members to add examples/mmpose_mlflow_config.py to the
 they train with, for example MMPose's RTMPose-m on COCO. Here that is done for real, as
 ``tools/train.py`` does it: a config file that inherits the RTMPose-m COCO config shipped
 inside the mmpose package, shrinks it to a few fake COCO images (two epochs, on the CPU, no
-pretrained weights: no network; labdocs/rtmpose_training.py writes both), and ends with
+pretrained weights: no network; tests/lib/rtmpose_training.py writes both), and ends with
 the page's lines; loaded with
 ``Config.fromfile``, trained and validated by MMEngine's ``Runner`` with MMPose's own
 ``PoseLocalVisualizer``, ``CocoMetric`` and ``PoseVisualizationHook``. Then the throwaway
@@ -48,10 +48,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import RestException
 
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.sandbox import within_sandbox
+from labdocs.plugin.sandbox import within_sandbox
 
 try:
-    from labdocs.rtmpose_training import (
+    from tests.lib.rtmpose_training import (
         AUTOCAST_DEPRECATED,
         BATCH,
         EPOCHS,
@@ -264,7 +264,7 @@ def process_of_its_own(env: dict[str, str]) -> Iterator[list[str]]:
 
 def mmpose_tool(tool: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
     """``python tools/<tool>.py <args>`` in an MMPose clone, as the page says, in this
-    process (the lab's URL reaches the throwaway server only here, labdocs/network.py).
+    process (the lab's URL reaches the throwaway server only here, labdocs/services/network.py).
     Returns the runs it left open: a crashed tool's, which its process's end would end."""
     argv = sys.argv
     sys.argv = [str(MMPOSE_TOOLS / f"{tool}.py"), *args]

@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 from mlflow.server.auth.client import AuthServiceClient
 
-from labdocs import store_summary
-from labdocs.auth import signed_in
-from labdocs.deployment import DEPLOY, Deployment, server_mlflow
-from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
-from labdocs.servers import ThrowawayServer
+from labdocs.plugin.deployment_fixtures import DRILL_READY_TIMEOUT
+from labdocs.services.auth import signed_in
+from labdocs.services.deployment import DEPLOY, Deployment
+from labdocs.services.servers import ThrowawayServer
+from tests.lib import store_summary
+from tests.lib.other_mlflow import server_mlflow
 
 OLD_VERSION = "2.22.5"
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,13 +1,13 @@
-"""The network guard and the lab's URL (labdocs/network.py), and the run's environment."""
+"""The network guard and the lab's URL (labdocs/services/network.py), and the run's environment."""
 
 import socket
 
 import pytest
 
-from labdocs import network
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.servers import free_port
-from labdocs.session import TEST_ENVIRONMENT, clean_environment
+from labdocs.services import network
+from labdocs.services.servers import free_port
+from labdocs.services.session import TEST_ENVIRONMENT, clean_environment
 
 
 def test_the_guard_refuses_non_loopback_connections_at_once():

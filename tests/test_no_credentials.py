@@ -2,7 +2,7 @@
 
 Pages and examples show placeholders ('<your password>'), scripts read secrets from their
 environment ("${MLFLOW_FLASK_SERVER_SECRET_KEY}"), and the tests generate their own at run
-time (labdocs/auth.py). This scans every file Git would commit (tracked, or new and
+time (labdocs/services/auth.py). This scans every file Git would commit (tracked, or new and
 not ignored) for a password, secret key or token set to a literal value, and names the
 file and line of each.
 """

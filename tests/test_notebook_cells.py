@@ -10,7 +10,7 @@ import sys
 
 from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.pages import DOCS, shown_python
-from labdocs.training import new_member, run_training, runs_of, training_environment
+from tests.lib.training import new_member, run_training, runs_of, training_environment
 
 NOTEBOOKS = DOCS / "guides" / "mlflow" / "notebooks.md"
 CREDENTIALS_CELL = 'input("MLflow username: ")'

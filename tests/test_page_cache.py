@@ -1,6 +1,6 @@
-"""What passed is not run again until something it depends on changes (labdocs/page_cache.py).
+"""What passed is not run again until something it depends on changes (labdocs/plugin/page_cache.py).
 
-Each test runs pytest of its own, with the harness (plugin.py and page_cache.py), on a
+Each test runs pytest of its own, with the plugin (labdocs/plugin/), on a
 small site written for it: a page that includes an example file, and what every page
 depends on (labdocs/, conftest.py, a lock). Its examples write a line to a file outside
 the site each time they run: what ran is what that file says.
@@ -25,9 +25,9 @@ pytestmark = pytest.mark.timeout(600)
 CONFTEST = """
 from sybil import Sybil
 from sybil.sybil import SybilCollection
-from labdocs.parsers import parsers
+from labdocs.pages.parsers import parsers
 
-pytest_plugins = ["labdocs.page_cache", "labdocs.plugin"]
+pytest_plugins = ["labdocs.plugin"]  # its hooks, and the page cache it imports
 pytest_collect_file = SybilCollection(
     [Sybil(parsers("rest"), patterns=["*.rst"], fixtures=[], name="rest")]
 ).pytest()
@@ -228,7 +228,7 @@ def test_a_partial_run_keeps_nothing(fresh_site: Site):
 def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
     """A test module depends on the pages and examples its strings name; one that lists
     the repository's files depends on them all."""
-    from labdocs.page_cache import Keys
+    from labdocs.plugin.page_cache import Keys
 
     files = {
         "tests/test_named.py": 'PAGE = DOCS / "guides" / "page.rst"\nSCRIPT = "examples/shown.py"\n',
@@ -274,8 +274,9 @@ def test_a_test_file_is_keyed_by_the_files_it_names(tmp_path: Path):
 
 
 def test_the_folders_the_cache_knows_by_name_are_where_labdocs_puts_them():
-    from labdocs import deployment, pages
-    from labdocs.page_cache import KNOWN_FOLDERS
+    from labdocs import pages
+    from labdocs.plugin.page_cache import KNOWN_FOLDERS
+    from labdocs.services import deployment
 
     found = {"ROOT": pages.ROOT, "SITE": pages.ROOT, "DOCS": pages.DOCS}
     found |= {"EXAMPLES": pages.EXAMPLES, "DEPLOY": deployment.DEPLOY}

@@ -1,4 +1,4 @@
-"""What the plugin and the parsers do with faulty pages (labdocs/plugin.py,
+"""What the plugin and the parsers do with faulty pages (labdocs/plugin/,
 parsers.py): each fault fails at once, naming its page and line, and nothing is left.
 
 Each test runs a pytest of its own, with the harness, on small pages written for it,
@@ -19,7 +19,7 @@ import pytest
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages import ROOT
 from labdocs.plugin import SET_BY_LIBRARIES
-from labdocs.progress import run_while_progressing
+from labdocs.services.progress import run_while_progressing
 
 # A nested session boots a throwaway server of its own (5 s idle, a minute or more beside
 # other work) before its first example. It is waited for while it progresses (NESTED_IDLE_S);
@@ -32,7 +32,7 @@ NESTED_IDLE_S = 120.0
 CONFTEST = """
 from sybil import Sybil
 from sybil.sybil import SybilCollection
-from labdocs.parsers import parsers
+from labdocs.pages.parsers import parsers
 
 pytest_plugins = ["labdocs.plugin"]
 fixtures = ["mlflow_server", "page_sandbox"]

@@ -1,4 +1,4 @@
-"""Waiting while a process progresses (labdocs/progress.py): a busy process is waited
+"""Waiting while a process progresses (labdocs/services/progress.py): a busy process is waited
 for however long it takes; a stuck one fails once it has done nothing for the bound."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from labdocs.progress import Hung, run_while_progressing
+from labdocs.services.progress import Hung, run_while_progressing
 
 BUSY = "import time\nend = time.monotonic() + 4\nwhile time.monotonic() < end: pass\nprint('done')"
 

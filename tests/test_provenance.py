@@ -19,7 +19,7 @@ from mlflow.entities import Run
 
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.pages import DOCS, shown_python
-from labdocs.training import new_member, run_training, runs_of, training_environment
+from tests.lib.training import new_member, run_training, runs_of, training_environment
 
 PAGE = DOCS / "guides" / "mlflow" / "provenance.rst"
 SPLITS = ("train", "val")  # the page's annotation files, tiny ones

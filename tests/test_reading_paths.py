@@ -1,4 +1,4 @@
-"""The reading paths (labdocs/reading_paths.py) and the built-site check that every page is
+"""The reading paths (labdocs/site/reading_paths.py) and the built-site check that every page is
 reached from the landing page and ends with where to go next (tools/check_built_site.py).
 
 The site written below is what Sphinx and furo write, cut to what the check reads: the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labdocs.pages import DOCS, pages
-from labdocs.reading_paths import (
+from labdocs.site.reading_paths import (
     ADMINS,
     LANDING,
     OTHER_GUIDES,

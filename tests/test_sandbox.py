@@ -1,4 +1,4 @@
-"""The run's folder and each page's sandbox (labdocs/sandbox.py)."""
+"""The run's folder and each page's sandbox (labdocs/plugin/sandbox.py)."""
 
 import os
 import subprocess
@@ -9,8 +9,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from labdocs.sandbox import LeftOpenRun, left_open_error, within_sandbox
-from labdocs.session import SESSION_FOLDER_PREFIX, remove_leftovers
+from labdocs.plugin.sandbox import LeftOpenRun, left_open_error, within_sandbox
+from labdocs.services.session import SESSION_FOLDER_PREFIX, remove_leftovers
 
 
 def dead_pid() -> int:

@@ -26,9 +26,9 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from labdocs.processes import group_members
-from labdocs.server_versions import find_mlflow
-from labdocs.servers import ThrowawayServer, plain_server_command
+from labdocs.services.processes import group_members
+from labdocs.services.server_versions import find_mlflow
+from labdocs.services.servers import ThrowawayServer, plain_server_command
 
 PERIOD = 0.2  # seconds between two points
 AFTER = 10  # points logged once the server is back

@@ -1,5 +1,5 @@
 """One state of the lab's server, set in labdocs/lab.py: the tests read each page as Sphinx
-renders it for that state (labdocs/state_pages.py), and the built-site check refuses a page
+renders it for that state (labdocs/pages/state_pages.py), and the built-site check refuses a page
 that shows the other state (tools/check_built_site.py)."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from labdocs.lab import (
     SECURED,
     server_state,
 )
-from labdocs.member_runs import PageAfterTheMove
 from labdocs.pages import DOCS, SYNTAX, pages
-from labdocs.parsers import parsers
-from labdocs.state_pages import STATE_TAGS, other_state_spans, page_type
+from labdocs.pages.parsers import parsers
+from labdocs.pages.state_pages import STATE_TAGS, other_state_spans, page_type
+from labdocs.plugin.member_runs import PageAfterTheMove
 from tools.check_built_site import check_server_state
 
 NOTEBOOKS = DOCS / "guides" / "mlflow" / "notebooks.md"

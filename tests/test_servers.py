@@ -1,4 +1,4 @@
-"""The throwaway servers (labdocs/servers.py, processes.py) fail fast and clearly,
+"""The throwaway servers (labdocs/services/servers.py, processes.py) fail fast and clearly,
 and leave nothing behind."""
 
 import signal
@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from labdocs import processes, servers
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.server_versions import ENV_SERVER_MLFLOW, ServerError, find_mlflow, mlflow_version
-from labdocs.servers import (
+from labdocs.services import processes, servers
+from labdocs.services.server_versions import (
+    ENV_SERVER_MLFLOW,
+    ServerError,
+    find_mlflow,
+    mlflow_version,
+)
+from labdocs.services.servers import (
     LAB_HOST_PROBE,
     ThrowawayServer,
     free_port,
@@ -124,7 +129,7 @@ def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_
 OWNER = """
 import time
 from pathlib import Path
-from labdocs.servers import ThrowawayServer, plain_server_command
+from labdocs.services.servers import ThrowawayServer, plain_server_command
 server = ThrowawayServer.start(plain_server_command({mlflow!r}))
 time.sleep(0.3)
 Path({out!r}).write_text(f"{{server.process.pid}} {{server.folder}}")

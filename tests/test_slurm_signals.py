@@ -18,7 +18,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from labdocs.training import EXAMPLES, MemberTraining, logged_steps
+from tests.lib.training import EXAMPLES, MemberTraining, logged_steps
 
 TRAINING = EXAMPLES / "slurm_train.py"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from labdocs.slurm import ThrowawaySlurm
-from labdocs.training import EXAMPLES, BatchJob, logged_steps
+from labdocs.services.slurm import ThrowawaySlurm
+from tests.lib.training import EXAMPLES, BatchJob, logged_steps
 
 BATCH_SCRIPT = EXAMPLES / "train.sbatch"
 TRAINING = EXAMPLES / "slurm_train.py"

@@ -11,7 +11,7 @@ import pytest
 from mlflow import MlflowClient
 
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.training import EXAMPLES, new_member, run_training, training_environment
+from tests.lib.training import EXAMPLES, new_member, run_training, training_environment
 
 TRIAL = EXAMPLES / "sweep_trial.py"
 

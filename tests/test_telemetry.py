@@ -1,6 +1,6 @@
 """No server of the tests looks up MLflow's telemetry host (or any host beyond loopback).
 
-The network guard (labdocs/network.py) sees only the pytest process. The servers are
+The network guard (labdocs/services/network.py) sees only the pytest process. The servers are
 other processes: here each runs with a ``sitecustomize`` that records every name lookup
 and every connection of every Python process of the server (the ``mlflow`` command, its
 uvicorn) and answers none beyond loopback, so nothing leaves the machine even when the
@@ -14,8 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from labdocs.server_versions import find_mlflow
-from labdocs.servers import ThrowawayServer, plain_server_command
+from labdocs.services.server_versions import find_mlflow
+from labdocs.services.servers import ThrowawayServer, plain_server_command
 
 RECORDER = """
 import ipaddress, os, socket

@@ -31,8 +31,8 @@ from mlflow.environment_variables import (
 from mlflow.exceptions import MlflowException
 from urllib3.util.retry import Retry
 
-from labdocs.network import allowed_port
-from labdocs.servers import free_port
+from labdocs.services.network import allowed_port
+from labdocs.services.servers import free_port
 
 PAGE = Path(__file__).parents[1] / "docs" / "guides" / "mlflow" / "troubleshooting.rst"
 

@@ -1,4 +1,4 @@
-"""The UI checks themselves (labdocs/ui.py, browser.py): what they read on a page, what
+"""The UI checks themselves (labdocs/browser/ui.py, browser.py): what they read on a page, what
 they refuse, and how they fail. The pages' own UI walks are in the pages."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sybil import Document
 
-from labdocs import ui as ui_module
-from labdocs.browser import ENV_CHROMIUM, NoBrowser, find_chromium
+from labdocs.browser import ui as ui_module
+from labdocs.browser.chromium import ENV_CHROMIUM, NoBrowser, find_chromium
+from labdocs.browser.ui import UI, UIError
 from labdocs.lab import LAB_TRACKING_URI
-from labdocs.parsers import FigureParser, GuiLabelParser
-from labdocs.ui import UI, UIError
+from labdocs.pages.parsers import FigureParser, GuiLabelParser
 
 REST_PAGE = """\
 Title

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from labdocs import store_summary
-from labdocs.auth import Credentials, new_password, signed_in
-from labdocs.deployment import AUTH_CONFIG, Deployment, readable_by_the_server, server_mlflow
-from labdocs.deployment_fixtures import DRILL_READY_TIMEOUT
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
-from labdocs.server_versions import ServerError, find_mlflow
+from labdocs.plugin.deployment_fixtures import DRILL_READY_TIMEOUT
+from labdocs.services.auth import Credentials, new_password, signed_in
+from labdocs.services.deployment import AUTH_CONFIG, Deployment, readable_by_the_server
+from labdocs.services.server_versions import ServerError, find_mlflow
+from tests.lib import store_summary
+from tests.lib.other_mlflow import server_mlflow
 
 OLDER = "3.10.1"
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,8 +29,8 @@ from pathlib import Path
 from labdocs import pages
 from labdocs.lab import LAB_TRACKING_URI
 from labdocs.page_facts import is_auth_page
-from labdocs.servers import ThrowawayServer, plain_server_command
-from labdocs.session import clean_environment
+from labdocs.services.servers import ThrowawayServer, plain_server_command
+from labdocs.services.session import clean_environment
 
 ROOT = pages.ROOT
 NOX = [sys.executable, "-m", "nox"]
@@ -70,7 +70,8 @@ PLAIN_SCRIPT = """
 import os, tempfile
 from unittest import SkipTest
 from pathlib import Path
-from labdocs import network, pages
+from labdocs import pages
+from labdocs.services import network
 network.install_guard()
 network.allow_port({port})
 network.redirect({lab!r}, {url!r})

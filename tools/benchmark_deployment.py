@@ -2,7 +2,7 @@
 
     python -m tools.benchmark_deployment [--seconds 20]
 
-Starts the throwaway deployment from examples/deploy/ (labdocs/deployment.py: nginx with
+Starts the throwaway deployment from examples/deploy/ (labdocs/services/deployment.py: nginx with
 TLS, the start script with its workers and auth cache, PostgreSQL), creates four members,
 and lets first one, then four members at once (one process each) call ``log_metric`` in a
 loop through the lab's https URL, as a training does. Prints the calls per second in all,
@@ -19,11 +19,11 @@ import statistics
 import sys
 import time
 
-from labdocs import network
-from labdocs.auth import Credentials, signed_in
-from labdocs.deployment import Deployment
 from labdocs.lab import LAB_HTTPS_TRACKING_URI
-from labdocs.session import SessionFolder, clean_environment
+from labdocs.services import network
+from labdocs.services.auth import Credentials, signed_in
+from labdocs.services.deployment import Deployment
+from labdocs.services.session import SessionFolder, clean_environment
 
 
 def member_logs(who: Credentials, experiment_id: str, seconds: float, results) -> None:

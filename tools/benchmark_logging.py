@@ -22,7 +22,7 @@ import numpy as np
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
-from labdocs.servers import ThrowawayServer, plain_server_command
+from labdocs.services.servers import ThrowawayServer, plain_server_command
 from tools.benchmark import DOCTEST_BIN
 
 

@@ -1,4 +1,4 @@
-"""Print how long the throwaway Slurm (labdocs/slurm.py) takes to start and to stop.
+"""Print how long the throwaway Slurm (labdocs/services/slurm.py) takes to start and to stop.
 
     python -m tools.benchmark_slurm [--runs N]
 
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labdocs.slurm import ThrowawaySlurm
+from labdocs.services.slurm import ThrowawaySlurm
 
 
 def measure_once() -> tuple[float, float, float]:

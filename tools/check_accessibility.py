@@ -20,8 +20,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from labdocs import browser
-from labdocs.browser import site_browser
+from labdocs.browser import chromium as browser
+from labdocs.browser.chromium import site_browser
 from tools.remembered_checks import Remembered, checker_identity, recording
 from tools.site_checkers import axe_script
 

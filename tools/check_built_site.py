@@ -81,12 +81,12 @@ def check_reader_pass(site: Path, environ=None) -> list[str]:
     """What every built page promises a reader.
 
     - "Edit this page" and "Report a problem" link to the repository when the build knows
-      it (GitHub Actions' variables, read by labdocs.published) and are absent otherwise:
+      it (GitHub Actions' variables, read by labdocs.site.published) and are absent otherwise:
       absent, not broken, in a local build.
     - No empty general index page, and no link to it.
     - Every page loads the stylesheet that wraps long messages (docs/_static).
     """
-    from labdocs.published import published_from
+    from labdocs.site.published import published_from
 
     published = published_from(os.environ if environ is None else environ)
     problems = []
@@ -222,7 +222,7 @@ def _article_links(site: Path, page: Path, html: str) -> set[str]:
 
 def check_reading_paths(site: Path) -> list[str]:
     """A reader who follows links from the landing page reaches every page, and every page
-    ends with where to go next (labdocs/reading_paths.py writes both)."""
+    ends with where to go next (labdocs/site/reading_paths.py writes both)."""
     pages = {
         str(path.relative_to(site))
         for path in site.rglob("*.html")

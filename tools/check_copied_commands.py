@@ -25,8 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labdocs import browser
-from labdocs.browser import site_browser
+from labdocs.browser import chromium as browser
+from labdocs.browser.chromium import site_browser
 from tools.remembered_checks import Remembered, checker_identity, recording
 
 SHELL_BLOCKS = "div.highlight-bash, div.highlight-console, div.highlight-shell, div.highlight-sh"

@@ -7,7 +7,7 @@ html-validate (the version requirements/site-checks/package-lock.json locks), wi
 the site does not write: ``prefer-native-element`` (Sphinx's ``role="heading"`` captions,
 furo's ``role="main"``) and ``no-implicit-button-type`` (furo's buttons, which are in no
 form). Everything the site's own templates and extension write (docs/_templates,
-labdocs/accessible_html.py) is checked by every other rule.
+labdocs/site/accessible_html.py) is checked by every other rule.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which MLflow clients work with which MLflow servers: run the guide's pages for each pair
 and write the results to docs/_data/compatibility.json, which the site renders as a table
-(labdocs/compatibility_table.py).
+(labdocs/site/compatibility_table.py).
 
   python -m tools.compatibility [--clients 3.1.4,pinned,newest] [--servers lab,2.22.5,newest]
                                 [--jobs 2] [--out docs/_data/compatibility.json]
@@ -85,7 +85,7 @@ ALIASES = {
 }
 EXAMPLE_TIMEOUT = 300  # seconds, for one example: a hang's bound, as pyproject.toml's
 PAIR_TIMEOUT = 1800  # seconds: a pair's pages take about a minute; a hang is a result too
-# How labdocs/plugin.py reports MLflow log records of level WARNING.
+# How labdocs/plugin/ reports MLflow log records of level WARNING.
 MLFLOW_WARNED = "MLflow logged warnings while this example ran:"
 SECTION_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+])\1{2,}\s*$")
 
@@ -195,7 +195,7 @@ def exception_line(text: str) -> str:
 
 
 def warnings_in(text: str) -> str:
-    """The warnings that labdocs/plugin.py lists after ``MLFLOW_WARNED``, joined."""
+    """The warnings that labdocs/plugin/ lists after ``MLFLOW_WARNED``, joined."""
     after = text.split(MLFLOW_WARNED, 1)[1].splitlines()
     listed = []
     for line in after:

@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from labdocs.reading_paths import GUIDE
+from labdocs.site.reading_paths import GUIDE
 from tools.check_built_site import WHERE_NEXT, article
 
 # The guide's pages together, and the three a newcomer reads first.

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labdocs.session import SESSION_FOLDER_PREFIX  # standard library only, as this script
+from labdocs.services.session import SESSION_FOLDER_PREFIX  # standard library only, as this script
 
 ROOT = Path(__file__).resolve().parents[1]
 

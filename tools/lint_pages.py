@@ -2,7 +2,7 @@
 
     python -m tools.lint_pages
 
-Every page is read with the very parsers the doctests use (labdocs/parsers.py), so a page
+Every page is read with the very parsers the doctests use (labdocs/pages/parsers.py), so a page
 that lints clean is one the doctests read as its author meant:
 
 - the page parses: every ``skip`` says why, every ``literalinclude`` finds its file;
@@ -27,7 +27,7 @@ from unittest import SkipTest
 
 from labdocs import pages
 from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
-from labdocs.parsers import FigureParser, SilentSkipParser, line_of, page_name
+from labdocs.pages.parsers import FigureParser, SilentSkipParser, line_of, page_name
 from tools.problems import report
 
 PAGE_CONTEXT_RULES = "F821,F401,F811,E402,B018"  # undefined/unused across blocks; bare expressions

@@ -90,7 +90,7 @@ def recording(route_on, loaded: set[Path]):
 def checker_identity(*sources: Path, extra: str = "") -> str:
     """The checker as a digest: its modules' code and this one's, the browser's binary,
     anything ``extra``."""
-    from labdocs.browser import find_chromium
+    from labdocs.browser.chromium import find_chromium
 
     chromium = Path(find_chromium()).resolve()
     stat = chromium.stat()

@@ -48,9 +48,9 @@ class Need:
 
 
 def _a_chromium() -> bool:
-    """The one the tests would drive (labdocs/browser.py): DOCS_CHROMIUM, on PATH, or
+    """The one the tests would drive (labdocs/browser/chromium.py): DOCS_CHROMIUM, on PATH, or
     Playwright's own."""
-    from labdocs.browser import NoBrowser, find_chromium
+    from labdocs.browser.chromium import NoBrowser, find_chromium
 
     try:
         find_chromium()
