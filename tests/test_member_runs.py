@@ -103,6 +103,8 @@ def test_the_members_runs_of_a_page_whose_own_run_failed_are_not_run(tmp_path):
     import subprocess
     import sys
 
+    from labdocs.services.session import ENV_SYSTEM_TMP
+
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT, capture_output=True, text=True, check=True,
@@ -120,6 +122,10 @@ def test_the_members_runs_of_a_page_whose_own_run_failed_are_not_run(tmp_path):
     failing_line = 1 + text[: text.index(".. invisible-code-block")].count("\n")
 
     environ = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_CURRENT_TEST")}
+    # The nested session makes its folder in the machine's temporary folder, as a session of
+    # its own does (and removes it): nested in this one's, PostgreSQL's socket path would
+    # pass the 107 bytes a Unix socket's name may have.
+    environ["TMPDIR"] = os.environ[ENV_SYSTEM_TMP]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-rfs",
          str(page.relative_to(copy))],
