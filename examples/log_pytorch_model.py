@@ -1,16 +1,17 @@
 """Log a PyTorch model to the lab's tracking server, then load it back."""
 
-import getpass
-import os
+from getpass import getuser
 
 import mlflow
 import numpy as np
 import torch
+from mlflow.utils.credentials import read_mlflow_creds
 from torch import nn
 
+# Setup: see Getting started
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-mlflow.set_experiment(f"mlflow-guide-logging/{member}")  # <project>/<member>
+member = read_mlflow_creds().username or getuser()
+mlflow.set_experiment(f"mlflow-guide-logging/{member}")
 
 net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 

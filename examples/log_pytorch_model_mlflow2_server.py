@@ -4,17 +4,18 @@ An MLflow 2 server has no logged-models API, which log_model needs: save the mod
 folder and upload the folder as the run's artifacts instead.
 """
 
-import getpass
-import os
 import tempfile
+from getpass import getuser
 
 import mlflow
 import numpy as np
+from mlflow.utils.credentials import read_mlflow_creds
 from torch import nn
 
+# Setup: see Getting started
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-mlflow.set_experiment(f"mlflow-guide-compatibility/{member}")  # <project>/<member>
+member = read_mlflow_creds().username or getuser()
+mlflow.set_experiment(f"mlflow-guide-compatibility/{member}")
 
 net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 input_example = np.random.default_rng(0).random((8, 4), dtype=np.float32)

@@ -3,9 +3,11 @@ import time
 
 MINDGARAGE_MLFLOW_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
 
-# __import__: a config with import statements would be read as a new-style config.
-mlflow_member = __import__("os").environ.get("MLFLOW_TRACKING_USERNAME") or (
-    __import__("getpass").getuser()
+# Setup: see Getting started. __import__, as an import statement of a module beyond the
+# standard library would make MMEngine read this as a new-style config.
+mlflow_member = (
+    __import__("mlflow.utils.credentials", fromlist=["*"]).read_mlflow_creds().username
+    or __import__("getpass").getuser()
 )
 exp_name = "{{fileBasenameNoExtension}}/" + mlflow_member
 run_name = time.strftime("%Y%m%d_%H%M%S", time.localtime())

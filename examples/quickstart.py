@@ -1,14 +1,15 @@
 import csv
-import getpass
-import os
+from getpass import getuser
 
 import mlflow
 import torch
+from mlflow.utils.credentials import read_mlflow_creds
 from torch import nn
 
+# Setup: see Getting started
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
-member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
-mlflow.set_experiment(f"mlflow-guide-quickstart/{member}")  # <project>/<member>
+member = read_mlflow_creds().username or getuser()
+mlflow.set_experiment(f"mlflow-guide-quickstart/{member}")
 
 params = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "hidden_units": 16}
 

@@ -3,13 +3,35 @@ members would share by accident (getting-started.rst, "Naming experiments")."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from labdocs.page_facts import MEMBER_PAGES
-from labdocs.pages import ROOT, SYNTAX, included_files, pages
+from labdocs.pages import DOCS, ROOT, SYNTAX, included_files, pages
 
-MEMBER_RULE = 'os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()'
+SIGNING_IN = DOCS / "guides" / "mlflow" / "signing-in.md"
+# Ways to find a member: where one appears, it is the rule.
+OTHER_WAYS = (
+    "getuser()",
+    'environ.get("MLFLOW_TRACKING_USERNAME") or',
+    "MLFLOW_TRACKING_USERNAME:-",
+)
+
+# The member as MLflow finds the user it records with a run (its run context): the username
+# of the variables or of ~/.mlflow/credentials, else the login name.
+MEMBER_RULE = "read_mlflow_creds().username or getuser()"
+MEMBER_IMPORTS = (
+    "from getpass import getuser",
+    "from mlflow.utils.credentials import read_mlflow_creds",
+)
+# The MMPose config's own spelling of the rule: an MMEngine config imports by __import__.
+CONFIG_MEMBER_RULE = (
+    '__import__("mlflow.utils.credentials", fromlist=["*"]).read_mlflow_creds().username',
+    'or __import__("getpass").getuser()',
+)
 # An experiment's name where a page sets it: set_experiment, Lightning's experiment_name,
 # MMEngine's exp_name.
 EXPERIMENT_NAME = re.compile(
@@ -46,18 +68,48 @@ def test_every_experiment_on_the_site_ends_in_the_member():
 
 
 def test_the_member_is_found_the_same_way_everywhere():
+    """One rule on every page and in every file a page shows, hidden checks included: any
+    other way to find the member (the variable alone, the login alone) fails here."""
     member_pages = [
         ROOT / f"{p}{s}" for p in MEMBER_PAGES for s in SYNTAX if (ROOT / f"{p}{s}").exists()
     ]
     training_pages = [p for p in pages() if "examples/training/" in p.read_text()]
     for page, text in page_texts(member_pages + training_pages).items():
         if "set_experiment(" in text or "experiment_name=" in text:
-            assert MEMBER_RULE in text or "or getuser()" in text, page
+            assert MEMBER_RULE in text, page
+            assert all(line in text for line in MEMBER_IMPORTS), page
+    for page, text in page_texts(pages()).items():
+        for line in text.splitlines():
+            if any(way in line for way in OTHER_WAYS):
+                assert MEMBER_RULE in line or line.strip() in CONFIG_MEMBER_RULE, (page, line)
 
 
 def test_the_mmpose_config_names_its_experiment_after_the_config_and_the_member():
     config = (ROOT / "examples" / "mmpose_mlflow_config.py").read_text()
     assert 'exp_name = "{{fileBasenameNoExtension}}/" + mlflow_member' in config
     # The rule, with __import__ (an import statement would make it a new-style config).
-    assert '__import__("os").environ.get("MLFLOW_TRACKING_USERNAME") or (' in config
-    assert '__import__("getpass").getuser()' in config
+    assert all(f"    {part}" in config for part in CONFIG_MEMBER_RULE)
+
+
+def test_the_rule_finds_the_sign_in_name_of_the_credentials_file(tmp_path: Path):
+    """The rule as a reader's script runs it: a fresh Python whose HOME holds only the
+    credentials file the signing-in page shows; then the variable, which wins over the file;
+    then neither, and the login name."""
+    (shown,) = re.findall(r"```ini\n(.*?)```", SIGNING_IN.read_text(), re.DOTALL)
+    (tmp_path / ".mlflow").mkdir()
+    (tmp_path / ".mlflow" / "credentials").write_text(
+        shown.replace("<your username>", "jdoe").replace("<your password>", "not-used")
+    )
+    script = "\n".join([*MEMBER_IMPORTS, f"print({MEMBER_RULE})"])
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+
+    def member(home: Path, **env: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script], env={**clean, "HOME": str(home), "LOGNAME": "login",
+            "USER": "login", **env}, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    assert member(tmp_path) == "jdoe"
+    assert member(tmp_path, MLFLOW_TRACKING_USERNAME="asmith") == "asmith"
+    assert member(tmp_path / "elsewhere") == "login"

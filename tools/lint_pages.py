@@ -11,6 +11,7 @@ that lints clean is one the doctests read as its author meant:
   shows is checked in the browser, by the doctests);
 - every example file is shown on a page; the lab's URL is spelled one way (the tests
   redirect exactly that spelling); reST pages have no Markdown links;
+- every example of the guide opens with getting-started's setup lines (tools/setup_block.py);
 - ruff, on every Python block and hidden check the doctests run, reported at the page's
   line. A page's blocks continue one another (names defined in one are used in the next),
   so the rules about undefined or unused names do not apply to a single block.
@@ -29,6 +30,7 @@ from labdocs import pages
 from labdocs.lab import LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.pages.parsers import FigureParser, SilentSkipParser, line_of, page_name
 from tools.problems import report
+from tools.setup_block import GUIDE, SETUP_HOME, setup_problems
 
 PAGE_CONTEXT_RULES = "F821,F401,F811,E402,B018"  # undefined/unused across blocks; bare expressions
 LINTED = {"code blocks", "hidden checks"}
@@ -136,6 +138,8 @@ def lint(all_pages: list[Path]) -> list[str]:
         found += parsed + spelling_problems(page)
         if not parsed:  # ruff reads what the parsers found
             found += ruff_problems(page)
+        if page.parent == GUIDE and page != SETUP_HOME:  # the guide's examples: its one setup
+            found += setup_problems(page)
     for example in sorted(pages.EXAMPLES.glob("*.py")):
         found += spelling_problems(example)
     return found + unshown_examples(all_pages)

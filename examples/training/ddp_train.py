@@ -1,10 +1,11 @@
 import contextlib
-import getpass
 import os
+from getpass import getuser
 
 import mlflow
 import torch
 import torch.distributed as dist
+from mlflow.utils.credentials import read_mlflow_creds
 from torch.nn.parallel import DistributedDataParallel
 
 PARAMS = {"lr": 0.05, "batch_size": 32, "steps": 20}
@@ -23,7 +24,8 @@ model = DistributedDataParallel(torch.nn.Linear(8, 1).to(device))
 optimizer = torch.optim.SGD(model.parameters(), lr=PARAMS["lr"])
 
 if rank == 0:
-    member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+    # Setup: see Getting started
+    member = read_mlflow_creds().username or getuser()
     mlflow.set_experiment(f"mlflow-guide-ddp/{member}")
 job_tags = {tag: os.environ[var] for tag, var in SLURM_TAGS.items() if var in os.environ}
 with mlflow.start_run(tags=job_tags) if rank == 0 else contextlib.nullcontext():

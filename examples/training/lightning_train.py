@@ -1,12 +1,13 @@
-import getpass
 import os
 import sys
 import time
+from getpass import getuser
 from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.loggers import MLFlowLogger
+from mlflow.utils.credentials import read_mlflow_creds
 
 FOLDER = Path(f"lightning-{os.environ.get('SLURM_JOB_ID', 'local')}")
 SLURM_TAGS = {
@@ -53,7 +54,8 @@ class MLFlowLoggerEachStepOnce(MLFlowLogger):
 checkpoint = max(FOLDER.glob("**/*.ckpt"), key=os.path.getmtime, default=None)
 run_id = checkpoint and torch.load(checkpoint, weights_only=False)["mlflow_run_id"]
 
-member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+# Setup: see Getting started
+member = read_mlflow_creds().username or getuser()
 job_tags = {tag: os.environ[var] for tag, var in SLURM_TAGS.items() if var in os.environ}
 logger = MLFlowLoggerEachStepOnce(
     experiment_name=f"mlflow-guide-lightning/{member}",

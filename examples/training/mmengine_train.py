@@ -1,10 +1,11 @@
 """An MMEngine training that goes on in the same MLflow run when started again."""
 
-import getpass
 import os
+from getpass import getuser
 
 import mlflow
 import torch
+from mlflow.utils.credentials import read_mlflow_creds
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
@@ -42,7 +43,8 @@ class Samples(torch.utils.data.Dataset):  # your data
         return {"inputs": x, "targets": x.sum(dim=0, keepdim=True)}
 
 
-member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+# Setup: see Getting started
+member = read_mlflow_creds().username or getuser()
 CONFIG = dict(
     model=dict(type="Regression"),
     work_dir=WORK_DIR,

@@ -5,14 +5,15 @@ for stop_signal in (signal.SIGTERM, signal.SIGUSR1):
     signal.signal(stop_signal, lambda signum, frame: stop_signals.append(signum))
 
 import argparse
-import getpass
 import os
 import subprocess
 import time
+from getpass import getuser
 from pathlib import Path
 
 import mlflow
 import torch
+from mlflow.utils.credentials import read_mlflow_creds
 
 CHECKPOINT = Path(f"checkpoint-{os.environ.get('SLURM_JOB_ID', 'local')}.pt")
 SLURM_TAGS = {
@@ -50,7 +51,8 @@ def save_checkpoint(next_step):
     partial.replace(CHECKPOINT)
 
 
-member = os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+# Setup: see Getting started
+member = read_mlflow_creds().username or getuser()
 mlflow.set_experiment(f"mlflow-guide-slurm/{member}")
 job_tags = {tag: os.environ[var] for tag, var in SLURM_TAGS.items() if var in os.environ}
 with mlflow.start_run(run_id=run_id, tags=job_tags) as run:

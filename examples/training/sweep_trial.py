@@ -2,6 +2,7 @@ import os
 
 import mlflow
 
+# Setup: see Getting started
 mlflow.set_tracking_uri("http://mindgarage07.cs.uni-kl.de:8001")
 sweep = mlflow.get_run(os.environ["SWEEP_RUN_ID"])  # the parent run
 
