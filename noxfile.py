@@ -236,8 +236,12 @@ def linkcheck(session: nox.Session) -> None:
 
 # The admin page's procedures on whole throwaway deployments, minutes each: the move from
 # the old server, backup and restore, restarts, upgrade and rollback. `nox -s deployment-drills`
-# runs them; `nox -s doctest` does only when named (`nox -s doctest -- tests/test_move.py`).
-DEPLOYMENT_DRILLS = ["tests/test_move.py", "tests/test_backup.py", "tests/test_upgrade.py"]
+# runs them; `nox -s doctest` does only when named (`nox -s doctest -- tests/admin/test_move.py`).
+DEPLOYMENT_DRILLS = [
+    "tests/admin/test_move.py",
+    "tests/admin/test_backup.py",
+    "tests/admin/test_upgrade.py",
+]
 
 
 @nox.session(python=PYTHON)
@@ -246,8 +250,8 @@ def doctest(session: nox.Session) -> None:
     system_packages(session, "doctest")
     # The other environments the tests use are built while this one installs (a first
     # run's wait; a later run finds each unchanged in a moment): the server's; the locked
-    # axe-core of tests/test_accessible_html.py; what pages tell members to install, alone
-    # (tests/test_member_client.py).
+    # axe-core of tests/site/test_accessible_html.py; what pages tell members to install, alone
+    # (tests/guide/test_member_client.py).
     server = server_environment()
     site_checkers = ("tools.site_checkers",)
     members = [("tools.member_env", name) for name in ("signing-in", "quick-start")]
@@ -384,8 +388,9 @@ def docs_published(session: nox.Session) -> None:
 
 MMPOSE_TESTS = [
     "docs/guides/mlflow/mmpose.rst",
-    "tests/test_mmpose_mlflow_config.py",  # the page's config, with PoseLocalVisualizer
-    "tests/test_mmpose_mlflow_config_rtmpose.py",  # the same in an RTMPose training
+    "tests/guide/test_mmpose_mlflow_config.py",  # the page's config, with PoseLocalVisualizer
+    "tests/guide/test_mmpose_mlflow_config_rtmpose.py",  # the same in an RTMPose training
+    "tests/lib/test_rtmpose_training.py",  # the fake COCO set that training reads
 ]
 
 

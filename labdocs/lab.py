@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The lab's tracking server as it runs today, open, without sign-in: pages and example files
 # write this address literally, and the build and the tests rewrite it into the address of the
-# server's state (``as_the_server_is``). tests/test_site.py fails if a page spells its host
+# server's state (``as_the_server_is``). tests/site/test_site.py fails if a page spells its host
 # any other way.
 LAB_TRACKING_URI = "http://mindgarage07.cs.uni-kl.de:8001"
 # Its host:port, the Host header every request to it carries: a server standing in for the

@@ -159,7 +159,7 @@ def per_page(junit: Path) -> dict[str, float]:
 
 
 # The page a contributor adds, in the bench: a copy of this one, with its experiment and
-# its example files renamed as a page of its own would have them (tests/test_site.py
+# its example files renamed as a page of its own would have them (tests/site/test_site.py
 # wants each page in its own experiment).
 ADDED_LIKE = "docs/guides/mlflow/logging.rst"
 RENAMED = {
@@ -181,7 +181,7 @@ def with_a_page_added(runs: int, junit: Path) -> list[float]:
             copy = renamed_page(renamed(original))
             (clone / copy).write_text(renamed((ROOT / original).read_text()))
         # Every page of the guide is run against other MLflow versions or says why not
-        # (tests/test_compatibility.py); the copy says why not, as its author would.
+        # (tests/guide/test_compatibility.py); the copy says why not, as its author would.
         listing = clone / "tools" / "compatibility.py"
         if "\nNOT_RUN = {\n" not in listing.read_text():
             sys.exit("tools/compatibility.py has no NOT_RUN as the bench expects")

@@ -56,15 +56,15 @@ NOT_RUN = {
     "docs/guides/mlflow/mmpose.rst": "its MMEngine logging uses the same client calls as "
     "the logging page (params, metrics, artifacts), and needs MMEngine in every client",
     "docs/guides/mlflow/several-processes.rst": "its training runs under torchrun, in "
-    "tests/test_ddp_training.py, with the pinned client",
+    "tests/guide/test_ddp_training.py, with the pinned client",
     "docs/guides/mlflow/slurm.rst": "its training runs as a Slurm job, in "
-    "tests/test_slurm_training.py, with the pinned client",
+    "tests/guide/test_slurm_training.py, with the pinned client",
     "docs/guides/mlflow/server-away.rst": "needs mlflow-export-import in every client; its "
-    "outages are measured by tests/test_server_outage.py with the pinned client",
+    "outages are measured by tests/guide/test_server_outage.py with the pinned client",
     "docs/guides/mlflow/lightning.rst": "its training runs as a script and a Slurm job, in "
-    "tests/test_lightning_train.py, with the pinned client",
+    "tests/guide/test_lightning_train.py, with the pinned client",
     "docs/guides/mlflow/mmengine-resume.rst": "its training runs as a script, in "
-    "tests/test_mmengine_train.py, with the pinned client",
+    "tests/guide/test_mmengine_train.py, with the pinned client",
     "docs/guides/mlflow/sweeps.rst": "the client calls of the logging page, nested",
     "docs/guides/mlflow/training-habits.rst": "the client calls of the logging page; its "
     "figures are the pinned client's (tools/benchmark_logging.py)",

@@ -13,7 +13,7 @@ configuration applies as it does to installs: on the lab machines that includes 
 CPU torch wheel (``torch==2.13.0+cpu``, hashed from that file). The locks are resolved for
 Linux x86_64 and CPython 3.11, where the project runs (environment markers are evaluated for
 it). Each lock's header holds the digest of its input's requirements (includes followed), so
-a test sees a stale lock (tests/test_supply_chain.py).
+a test sees a stale lock (tests/project/test_supply_chain.py).
 
 Three kinds of input:
 

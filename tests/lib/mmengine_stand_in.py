@@ -5,7 +5,7 @@ The MMPose page's config (examples/mmpose_mlflow_config.py) is loaded as MMPose'
 data set, and trained on the CPU in about a second: enough for MMEngine's
 ``MLflowVisBackend`` to log what it logs in a real training. Without mmpose installed (the
 quick loop), MMEngine's ``Visualizer`` stands in for its subclass ``PoseLocalVisualizer``.
-Used by tests/test_mmpose_mlflow_config.py and by the UI page's MMEngine training.
+Used by tests/guide/test_mmpose_mlflow_config.py and by the UI page's MMEngine training.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the config they train, for example MMPose's RTMPose-m on COCO. This module write
 member's config: one that inherits the RTMPose-m COCO config shipped inside the mmpose
 package, shrunk to a few fake COCO images made here (two epochs, on the CPU, no pretrained
 weights: no network), and ends with the page's lines. Used by
-tests/test_mmpose_mlflow_config_rtmpose.py, and by the UI page's MMEngine training where
+tests/guide/test_mmpose_mlflow_config_rtmpose.py, and by the UI page's MMEngine training where
 mmpose is installed (``nox -s mmpose``, ``nox -s screenshots``): its pictures show RTMPose.
 
 Importing it needs the real MMPose stack; without it, it raises ImportError.

@@ -14,7 +14,7 @@ import pytest
 
 from tools import compatibility
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPATIBILITY = ROOT / "docs" / "guides" / "mlflow" / "compatibility.rst"
 DATA = json.loads(compatibility.OUT.read_text())
 MLFLOW_2_CELLS = [c for c in DATA["cells"] if c["server"].startswith("2.")]

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "guides" / "mlflow" / "getting-started.rst"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "mlflow" / "getting-started.rst"
 
 
 def get(url: str, credentials=None) -> tuple[int, str]:

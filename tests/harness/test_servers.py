@@ -107,7 +107,7 @@ def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_
     """SIGKILL of the process that started a server: the server goes too, folder and all."""
     owner = subprocess.Popen(
         [sys.executable, "-c", OWNER.format(mlflow=fake_mlflow, out=str(tmp_path / "server"))],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         deadline = time.monotonic() + 20

@@ -79,7 +79,7 @@ pytestmark = [
     pytest.mark.filterwarnings(f"ignore:{AUTOCAST_DEPRECATED}"),
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "examples" / "mmpose_mlflow_config.py"
 BACKEND_MODULE = ROOT / "examples" / "mindgarage_mlflow.py"  # the config imports it by name
 BACKEND = "MLflowAcceptedNamesVisBackend"

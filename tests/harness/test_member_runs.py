@@ -93,7 +93,7 @@ def test_a_member_page_s_runs_go_to_one_worker_in_order():
     assert scope(f"{logging}[as lab-member]::line:20,column:1") == scope(logging + second)
     assert scope(f"{signing_in}::line:20,column:1") == scope(signing_in + second)
     assert scope(f"{logging}::line:20,column:1") == logging  # its reader's run: a file
-    assert scope("tests/test_ui.py::test_a") == scope("tests/test_ui.py::test_b")
+    assert scope("tests/harness/test_ui.py::test_a") == scope("tests/harness/test_ui.py::test_b")
 
 
 def test_the_members_runs_of_a_page_whose_own_run_failed_are_not_run(tmp_path):

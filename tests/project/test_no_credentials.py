@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Names whose value is a secret: MLflow's variables and the keys of its config files
 # (MLFLOW_TRACKING_PASSWORD, mlflow_tracking_password, MLFLOW_AUTH_ADMIN_PASSWORD,

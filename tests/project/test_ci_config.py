@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 NOX_CALL = re.compile(r"\bnox\s+-s\s+([\w-]+)")
 CI_SCRIPT = ROOT / ".ci" / "run"

@@ -1,7 +1,7 @@
 """What the Slurm page warns of, shown on examples/training/slurm_train.py and on the
 obvious code, with the signals Slurm sends (SIGTERM, SIGUSR1, SIGKILL) sent directly: how
 the process and its MLflow run end does not depend on who sent the signal. The page's
-script passes where the obvious code fails; tests/test_slurm_training.py runs the page's
+script passes where the obvious code fails; tests/guide/test_slurm_training.py runs the page's
 script under a real Slurm.
 """
 

@@ -16,9 +16,9 @@ from labdocs.lab import (
 )
 from labdocs.services.server_versions import find_mlflow, mlflow_version
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VERSION_COMMAND = f"curl {LAB_TRACKING_URI}/version"
-# Once sign-in is on, /version asks for a username too (tests/test_deployment.py runs these).
+# Once sign-in is on, /version asks for a username too (tests/admin/test_deployment.py runs these).
 PAGES_WITH_IT = {
     "docs/guides/mlflow/compatibility.rst": [
         VERSION_COMMAND,

@@ -29,7 +29,7 @@ from tests.lib import store_summary
 from tests.lib.other_mlflow import server_mlflow
 
 OLD_VERSION = "2.22.5"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # What the old server's members logged: run by the old version's own client.
 OLD_TRAININGS = """
 import mlflow

@@ -20,7 +20,7 @@ import pytest
 from labdocs.site.accessible_html import accessible
 from tools.site_checkers import ENV_SITE_CHECKS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 AS_SPHINX_WRITES = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>A page</title>

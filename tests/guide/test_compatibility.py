@@ -14,7 +14,7 @@ from labdocs.lab import LAB_SERVER_MLFLOW_VERSION, MLFLOW_VERSION
 from labdocs.site import compatibility_table
 from tools import compatibility, lock, mlflow_envs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = json.loads(compatibility.OUT.read_text())
 CELLS = {(c["client"], c["server"]): c for c in DATA["cells"]}
 CLIENTS = [c["version"] for c in DATA["clients"]]

@@ -21,7 +21,7 @@ from tests.lib import store_summary
 from tests.lib.other_mlflow import server_mlflow
 
 OLDER = "3.10.1"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 URL = LAB_HTTPS_TRACKING_URI
 UPGRADES = ROOT / "docs" / "admin" / "tracking-server.md"
 

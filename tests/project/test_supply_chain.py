@@ -15,7 +15,7 @@ import yaml
 
 from tools import lock
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INPUTS = lock.inputs()
 LOCKS = [lock.lock_of(source) for source in INPUTS]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

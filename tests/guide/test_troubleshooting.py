@@ -34,7 +34,7 @@ from urllib3.util.retry import Retry
 from labdocs.services.network import allowed_port
 from labdocs.services.servers import free_port
 
-PAGE = Path(__file__).parents[1] / "docs" / "guides" / "mlflow" / "troubleshooting.rst"
+PAGE = Path(__file__).parents[2] / "docs" / "guides" / "mlflow" / "troubleshooting.rst"
 
 
 @pytest.fixture
