@@ -30,7 +30,7 @@ GUIDE = pages.DOCS / "guides" / "mlflow"
 SETUP_HOME = GUIDE / "getting-started.rst"
 HOME_PROJECT = "mlflow-guide-getting-started"
 # An MMEngine config imports by __import__, so it spells the member its own way
-# (tests/test_members.py holds it to the same rule).
+# (tests/guide/test_members.py holds it to the same rule).
 NOT_AN_EXAMPLE = {"mmpose_mlflow_config.py"}
 MEMBER_IMPORTS = (
     "from getpass import getuser",
