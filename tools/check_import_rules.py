@@ -3,7 +3,8 @@
 ruff is given a planted violation of each rule (pyproject.toml, and each folder's ruff.toml),
 as if written into the file it names, and must report it: a rule that matched nothing would
 pass silently in ``ruff check``. Then the imports between labdocs' modules, those run when a
-module is imported, must form no circle. Run by ``nox -s lint`` after ``ruff check``.
+module is imported, must form no circle; and the lab's facts (lab.py, page_facts.py) must
+import the standard library alone. Run by ``nox -s lint`` after ``ruff check``.
 
   python -m tools.check_import_rules
 """
@@ -138,6 +139,30 @@ def circles(root: Path = ROOT) -> list[list[str]]:
     return found
 
 
+# The lab's facts: read by the docs build, the lint and every script, so the standard
+# library only (and each other).
+FACTS = {"labdocs/lab.py", "labdocs/page_facts.py"}
+FACTS_MAY_IMPORT = {"__future__", "labdocs.lab"}
+
+
+def beyond_the_standard_library(source: str) -> list[str]:
+    """The modules ``source`` imports that are neither the standard library nor the facts."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found += [
+            name
+            for name in names
+            if name.split(".")[0] not in sys.stdlib_module_names and name not in FACTS_MAY_IMPORT
+        ]
+    return found
+
+
 def planted_circle_found() -> bool:
     """A circle planted in a scratch copy of the layout (a service and the plugin importing
     each other, the plugin through its package) is found."""
@@ -161,6 +186,13 @@ def main() -> int:
         if rule not in reported(path, source)
     ]
     missed += [f"an import circle between {', '.join(group)}" for group in circles()]
+    for path in sorted(FACTS):
+        beyond = beyond_the_standard_library((ROOT / path).read_text())
+        missed += [
+            f"{path} imports {name}: the facts import the standard library only" for name in beyond
+        ]
+    if beyond_the_standard_library("import os\nfrom mlflow import MlflowClient\n") != ["mlflow"]:
+        missed.append("a planted import of mlflow in the facts was not found")
     if not planted_circle_found():
         missed.append("a planted import circle was not found")
     for line in missed:
