@@ -7,24 +7,53 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from labdocs.pages import ROOT
+from labdocs.services.session import ENV_SYSTEM_TMP
 from tools import system_packages
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # readable by any user, unlike a Python under /root
 
 
 def run(*args: str, env: dict[str, str] | None = None, user: str | None = None):
-    python = SYSTEM_PYTHON if user else sys.executable
-    argv = [python, "-m", "tools.system_packages", *args]
     if user:
-        argv = ["runuser", "-u", user, "--", *argv]
+        with readable_copy() as folder:
+            argv = ["runuser", "-u", user, "--", SYSTEM_PYTHON, "-m", "tools.system_packages"]
+            return _run([*argv, *args], folder, env)
+    return _run([sys.executable, "-m", "tools.system_packages", *args], ROOT, env)
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str] | None):
     return subprocess.run(
-        argv, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
         timeout=60,
     )  # fmt: skip
+
+
+@contextmanager
+def readable_copy() -> Iterator[Path]:
+    """The tool and what it imports where another user can read them: a clone may lie
+    where only its owner may pass (under /root), and so may this session's folder."""
+    folder = Path(tempfile.mkdtemp(dir=os.environ.get(ENV_SYSTEM_TMP)))
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout  # the repository's files, as a clone has them
+        for name in filter(None, listed.split("\0")):
+            if (ROOT / name).is_file():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(ROOT / name, folder / name)
+        for path in (folder, *folder.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_which_packages_each_session_needs():
