@@ -56,6 +56,7 @@ from labdocs.services.network import allowed_port, drop_open_connections, redire
 from labdocs.services.server_versions import find_mlflow
 from labdocs.services.servers import free_port
 from tests.lib.loopback_capture import captured
+from tests.lib.member_files import logged_file
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
 SIGNING_IN_PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
@@ -166,12 +167,7 @@ def test_the_unit_is_hardened_as_systemd_rates_it():
 
 def test_what_the_server_writes_only_its_account_can_read(deployment: Deployment, tmp_path):
     (tmp_path / "notes.txt").write_text("private")
-    with signed_in(deployment.member):
-        client = MlflowClient(URL)
-        experiment_id = client.create_experiment("test-deployment-private-files")
-        run = client.create_run(experiment_id)
-        client.log_artifact(run.info.run_id, str(tmp_path / "notes.txt"))
-        client.set_terminated(run.info.run_id)
+    logged_file(deployment, "test-deployment-private-files", tmp_path / "notes.txt")
     artifacts = deployment.folder / "srv" / "artifacts"
     written = [artifacts, *artifacts.rglob("*")]
     assert any(path.name == "notes.txt" for path in written)

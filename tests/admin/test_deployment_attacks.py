@@ -37,6 +37,7 @@ from labdocs.pages import DOCS
 from labdocs.services.auth import Credentials, new_password, signed_in
 from labdocs.services.deployment import DEPLOY, NGINX_SITE, Deployment
 from tests.lib.loopback_capture import captured
+from tests.lib.member_files import logged_file
 
 ADMIN_PAGE = DOCS / "admin" / "tracking-server.md"
 URL = LAB_HTTPS_TRACKING_URI
@@ -542,14 +543,10 @@ def test_mlflow_gc_removes_a_deleted_run_and_its_files(deployment: Deployment, t
     assert shown, "the admin page shows no mlflow gc command"
     assert shown.groups()[:2] == ("/var/run/postgresql", "/etc/mlflow/pgpass")
     (tmp_path / "weights.bin").write_bytes(os.urandom(1024))
-    with signed_in(deployment.member):
-        client = MlflowClient(URL)
-        experiment_id = client.create_experiment("test-attacks-gc")
-        run = client.create_run(experiment_id)
-        client.log_artifact(run.info.run_id, str(tmp_path / "weights.bin"))
-        client.set_terminated(run.info.run_id)
-        client.delete_run(run.info.run_id)
-    files = deployment.folder / "srv" / "artifacts" / experiment_id / run.info.run_id
+    experiment_id, run_id = logged_file(
+        deployment, "test-attacks-gc", tmp_path / "weights.bin", deleted=True
+    )
+    files = deployment.folder / "srv" / "artifacts" / experiment_id / run_id
     assert (files / "artifacts" / "weights.bin").is_file()
     env = deployment.script_environment()
     done = subprocess.run(
@@ -563,10 +560,10 @@ def test_mlflow_gc_removes_a_deleted_run_and_its_files(deployment: Deployment, t
     )  # fmt: skip
     print(done.stdout, done.stderr[-2000:])
     assert done.returncode == 0, done.stderr
-    assert f"Run with ID {run.info.run_id} has been permanently deleted." in done.stdout
+    assert f"Run with ID {run_id} has been permanently deleted." in done.stdout
     assert not (files / "artifacts" / "weights.bin").exists()
     with (
         signed_in(deployment.admin),
         pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"),
     ):
-        MlflowClient(URL).get_run(run.info.run_id)
+        MlflowClient(URL).get_run(run_id)
