@@ -133,7 +133,7 @@ def pytest_collection_modifyitems(session, config: pytest.Config, items) -> None
     config.stash[STARTED].examples = [
         summary.example(i) for i in items if getattr(i, "example", None)
     ]
-    member_runs.second_member_last(items)
+    member_runs.in_running_order(items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

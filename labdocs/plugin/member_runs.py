@@ -132,10 +132,21 @@ def site_pages() -> frozenset[Path]:
     return frozenset(page.resolve() for page in pages())
 
 
-def second_member_last(items: list[pytest.Item]) -> None:
-    """The second member comes after everyone else, as on a server where colleagues ran the
-    pages first (a stable sort: each page keeps its order)."""
-    items.sort(key=_is_second_member)
+def in_running_order(items: list[pytest.Item]) -> None:
+    """The files that need no deployment first, so that the session's deployment boots
+    while they run (deployment_fixtures.py starts it when collection ends); then those
+    that need it; the second member after everyone else, as on a server where colleagues
+    ran the pages first. A stable sort of whole files: each keeps its items' order."""
+    on_deployment = {_file(item) for item in items if "deployment" in _fixtures(item)}
+    items.sort(key=lambda item: (_is_second_member(item), _file(item) in on_deployment))
+
+
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _fixtures(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(getattr(item, "fixturenames", ()))
 
 
 def _is_second_member(item: pytest.Item) -> bool:

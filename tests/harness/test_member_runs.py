@@ -4,7 +4,10 @@ the deployment's throwaway certificate and nothing else."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from mlflow import MlflowClient
@@ -94,3 +97,22 @@ def test_a_member_page_s_runs_go_to_one_worker_in_order():
     assert scope(f"{signing_in}::line:20,column:1") == scope(signing_in + second)
     assert scope(f"{logging}::line:20,column:1") == logging  # its reader's run: a file
     assert scope("tests/harness/test_ui.py::test_a") == scope("tests/harness/test_ui.py::test_b")
+
+
+def test_what_needs_no_deployment_runs_first_and_the_second_member_last():
+    """The session's deployment boots while the files that need none run: a page's
+    reader's run before a test module on the deployment, given first, and the members'
+    runs after both, the second member's last."""
+    attacks = "tests/admin/test_deployment_attacks.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--all", "-p", "no:cacheprovider",
+         attacks, str(LOGGING.relative_to(ROOT))],
+        cwd=ROOT, env={**os.environ, "DOCS_MEMBER_RUNS": "on"}, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = [line.split("::")[0] for line in done.stdout.splitlines() if "::" in line]
+    logging = "docs/guides/mlflow/logging.rst"
+    assert list(dict.fromkeys(files)) == [
+        logging, attacks, f"{logging}[as lab-member]", f"{logging}[as second-member]",
+    ]  # fmt: skip
