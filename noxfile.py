@@ -251,7 +251,7 @@ def doctest(session: nox.Session) -> None:
     # The other environments the tests use are built while this one installs (a first
     # run's wait; a later run finds each unchanged in a moment): the server's; the locked
     # axe-core of tests/site/test_accessible_html.py; what pages tell members to install, alone
-    # (tests/guide/test_member_client.py).
+    # (tests/guide/member_machine/).
     server = server_environment()
     site_checkers = ("tools.site_checkers",)
     members = [("tools.member_env", name) for name in ("signing-in", "quick-start")]

@@ -1,6 +1,6 @@
 """The notebook page's cells as a reader of the open server runs them: in one kernel (a
 Python process of its own), every cell but the one that asks for a username and password,
-which the page lets them skip. tests/guide/test_member_client.py runs them signed in by the
+which the page lets them skip. tests/guide/member_machine/test_notebooks.py runs them signed in by the
 credentials file, on the lab's deployment.
 """
 
