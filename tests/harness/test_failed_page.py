@@ -51,12 +51,12 @@ def test_the_members_runs_of_a_page_whose_own_run_failed_are_not_run(tmp_path):
     output = done.stdout + done.stderr
     assert done.returncode == 1 and "1 failed" in output, output
     assert f"quick-start.rst:{failing_line}" in output, output
-    # Its first run (the first member's, on a sign-in page) fails; the other two are not run.
+    # Its first run (its reader's: it needs no deployment) fails; the members' are not run.
     assert len(re.findall(r"^FAILED ", output, re.MULTILINE)) == 1, output
     not_run = re.findall(
         rf"^SKIPPED \[(\d+)\] \S*quick-start.rst:\d+: not run: the page failed at line "
-        rf"{failing_line} \(as lab-member\)$",
+        rf"{failing_line} \(for its reader\)$",
         output,
         re.MULTILINE,
     )
-    assert sum(map(int, not_run)) == 2 * 2, output  # the reader's and the second member's
+    assert sum(map(int, not_run)) == 2 * 2, output  # the first member's and the second's
