@@ -313,6 +313,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if started is None:
         return
     try:
+        if started.server is not None:
+            started.server.ask_to_stop()  # it ends while the deployment does
         if started.deployment is not None:
             started.deployment.stop()
     finally:

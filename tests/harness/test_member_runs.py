@@ -1,6 +1,6 @@
-"""The member runs (labdocs/plugin/members.py): each member page read as it will be once the lab's
-server is secured, signed in to the lab's deployment over https, in a browser that trusts
-the deployment's throwaway certificate and nothing else."""
+"""The member runs (labdocs/plugin/member_runs.py): each member page read as it will be once
+the lab's server is secured, signed in to the lab's deployment over https (the member's
+browser, which trusts the deployment's certificate alone: test_ui.py), in their order."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from sybil import Document
 
-from labdocs.browser.chromium import Browser
-from labdocs.lab import LAB_HOST, LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
+from labdocs.lab import LAB_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.pages import DOCS, EXAMPLES, ROOT, SYNTAX
 from labdocs.pages.parsers import parsers
 from labdocs.plugin import scope_of
@@ -59,28 +58,6 @@ def test_the_plain_address_reaches_nothing_in_a_member_run(mlflow_server):
         MlflowClient(LAB_TRACKING_URI).search_experiments(max_results=1)
     assert refused, "the guard saw nothing"
     MlflowClient(LAB_TRACKING_URI).search_experiments(max_results=1)  # open again after
-
-
-def test_the_member_s_browser_trusts_the_deployment_s_certificate_alone(deployment, ui_browser):
-    ui_browser.close()  # Playwright's sync API: one instance per thread (members.py)
-    server = f"https://127.0.0.1:{deployment.https_port}"
-    for pin, answer in [(None, "ERR_CERT_AUTHORITY_INVALID"), (deployment.certificate_pin, "")]:
-        browser = Browser(LAB_HTTPS_HOST, server, ui_browser.chromium, pin)
-        try:
-            context = browser.new_context()
-            tab = context.new_page()
-            try:
-                status = tab.goto(f"{LAB_HTTPS_TRACKING_URI}/health").status
-                seen = ""
-            except Exception as error:  # Playwright's Error: the browser's net:: code
-                status, seen = None, str(error)
-            context.close()
-        finally:
-            browser.close()
-        if answer:
-            assert answer in seen, seen
-        else:
-            assert status == 200, seen
 
 
 def test_a_member_page_s_runs_go_to_one_worker_in_order():

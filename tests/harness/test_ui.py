@@ -1,5 +1,6 @@
-"""The UI checks themselves (labdocs/browser/ui.py, browser.py): what they read on a page, what
-they refuse, and how they fail. The pages' own UI walks are in the pages."""
+"""The UI checks themselves (labdocs/browser/ui.py, chromium.py): what they read on a page,
+what they refuse, and how they fail; the member's browser trusts the deployment's
+certificate alone. The pages' own UI walks are in the pages."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from sybil import Document
 
 from labdocs.browser import ui as ui_module
-from labdocs.browser.chromium import ENV_CHROMIUM, NoBrowser, find_chromium
+from labdocs.browser.chromium import ENV_CHROMIUM, Browser, NoBrowser, find_chromium
 from labdocs.browser.ui import UI, UIError
-from labdocs.lab import LAB_TRACKING_URI
+from labdocs.lab import LAB_HTTPS_HOST, LAB_HTTPS_TRACKING_URI, LAB_TRACKING_URI
 from labdocs.pages.parsers import FigureParser, GuiLabelParser
 
 REST_PAGE = """\
@@ -163,3 +164,25 @@ def test_a_name_the_ui_loads_late_is_waited_for(tab):
     started = time.monotonic()
     tab.follow(["Loaded late"])
     assert time.monotonic() - started > 4  # found when it came, not given up at 2 s
+
+
+def test_the_member_s_browser_trusts_the_deployment_s_certificate_alone(deployment, ui_browser):
+    ui_browser.close()  # Playwright's sync API: one instance per thread (members.py)
+    server = f"https://127.0.0.1:{deployment.https_port}"
+    for pin, answer in [(None, "ERR_CERT_AUTHORITY_INVALID"), (deployment.certificate_pin, "")]:
+        browser = Browser(LAB_HTTPS_HOST, server, ui_browser.chromium, pin)
+        try:
+            context = browser.new_context()
+            tab = context.new_page()
+            try:
+                status = tab.goto(f"{LAB_HTTPS_TRACKING_URI}/health").status
+                seen = ""
+            except Exception as error:  # Playwright's Error: the browser's net:: code
+                status, seen = None, str(error)
+            context.close()
+        finally:
+            browser.close()
+        if answer:
+            assert answer in seen, seen
+        else:
+            assert status == 200, seen
