@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from labdocs.lab import LAB_HTTPS_HOST, ROOT
+from labdocs.lab import LAB_HTTPS_HOST, MLFLOW_VERSION, ROOT
 from labdocs.services.auth import Credentials
 from labdocs.services.deployment import Deployment, registry_environment
 from labdocs.services.progress import run_while_progressing
@@ -143,6 +143,15 @@ def installed(name: str) -> set[str]:
     return names(frozen) - BOOTSTRAP
 
 
-def locked(name: str) -> set[str]:
-    """The distributions of the member environment's lock, ``requirements/member-<name>.txt``."""
-    return names((ROOT / "requirements" / f"member-{name}.txt").read_text()) - BOOTSTRAP
+def holds_only_what_the_page_says(name: str, page: Path, install_line: str) -> set[str]:
+    """Check that ``page`` shows ``install_line``, that the lock of the member environment
+    ``name`` (``requirements/member-<name>.txt``) pins the site's MLflow, and that the
+    environment holds that lock and nothing else: what it holds, for the test's own checks."""
+    assert install_line in page.read_text(), f"{page.name} no longer shows {install_line!r}"
+    lock = (ROOT / "requirements" / f"member-{name}.txt").read_text()
+    pinned = rf"^mlflow=={re.escape(MLFLOW_VERSION)} "
+    assert re.search(pinned, lock, re.MULTILINE), f"the lock of {name} pins another MLflow"
+    held = installed(name)
+    locked = names(lock) - BOOTSTRAP
+    assert held == locked, f"{name} holds {sorted(held - locked)}, lacks {sorted(locked - held)}"
+    return held

@@ -5,13 +5,12 @@ https address either way the page shows."""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from labdocs.lab import LAB_HTTPS_TRACKING_URI, MLFLOW_VERSION, ROOT
+from labdocs.lab import LAB_HTTPS_TRACKING_URI
 from labdocs.pages import DOCS, shown_python
 from labdocs.plugin.members import colleague
 from labdocs.services.auth import Credentials, new_password, signed_in
@@ -22,8 +21,7 @@ from tests.lib.member_machine import (
     MEMBER_IDLE_S,
     RUNS_A_MEMBER_SCRIPT,
     credentials_file,
-    installed,
-    locked,
+    holds_only_what_the_page_says,
     member_python,
     run_as_member,
 )
@@ -33,12 +31,11 @@ PAGE = DOCS / "guides" / "mlflow" / "signing-in.md"
 
 def test_the_member_environment_holds_only_what_the_page_says():
     """The environment is the lock of the page's install line, and nothing else."""
-    assert 'pip install "mlflow[auth]==|mlflow_version|"' in PAGE.read_text()
-    lock = (ROOT / "requirements" / "member-signing-in.txt").read_text()
-    assert re.search(rf"^mlflow=={re.escape(MLFLOW_VERSION)} ", lock, re.MULTILINE)
-    assert installed("signing-in") == locked("signing-in")
-    assert "flask-wtf" in installed("signing-in")
-    assert not {"pytest", "sybil", "torch"} & installed("signing-in")
+    held = holds_only_what_the_page_says(
+        "signing-in", PAGE, 'pip install "mlflow[auth]==|mlflow_version|"'
+    )
+    assert "flask-wtf" in held
+    assert not {"pytest", "sybil", "torch"} & held
 
 
 @RUNS_A_MEMBER_SCRIPT
