@@ -65,9 +65,24 @@ def install(session: nox.Session, lockfile: str, *upgrades: str) -> None:
     if installed.current:
         return
     session.install("--require-hashes", "-r", str(installed.lock))
+    remove_what_the_lock_dropped(session, installed.lock)
     if upgrades:
         session.install("--upgrade", *upgrades)
     installed.done()
+
+
+def remove_what_the_lock_dropped(session: nox.Session, lock: Path) -> None:
+    """Uninstall what the environment holds and ``lock`` no longer pins (tools/unlocked.py),
+    so that a reused environment holds what a fresh one would.
+
+    What another lock installed into the same environment (the MMPose session's wheels) may
+    go too: every lock's record of its install goes with it, so each installs again.
+    """
+    removed = session.run("python", "-m", "tools.unlocked", str(lock), silent=True)
+    if removed.strip():
+        session.log(f"removed what {lock.name} no longer pins: {' '.join(removed.split())}")
+        for stamp in Path(session.virtualenv.location).glob(".installed-*"):
+            stamp.unlink()
 
 
 class Installed:
@@ -251,10 +266,10 @@ def doctest(session: nox.Session) -> None:
     # The other environments the tests use are built while this one installs (a first
     # run's wait; a later run finds each unchanged in a moment): the server's; the locked
     # axe-core of tests/site/test_accessible_html.py; what pages tell members to install, alone
-    # (tests/guide/member_machine/).
+    # (tests/guide/member_machine/, tests/guide/test_lightning_train.py).
     server = server_environment()
     site_checkers = ("tools.site_checkers",)
-    members = [("tools.member_env", name) for name in ("signing-in", "quick-start")]
+    members = [("tools.member_env", name) for name in ("signing-in", "quick-start", "lightning")]
     with BuiltBeside(session, server, site_checkers, *members) as built:
         install(session, "doctest.txt", *mlflow_under_test())
     env = {"DOCS_MLFLOW_SERVER_BIN": built[server], "DOCS_SITE_CHECKS": built[site_checkers]}

@@ -5,7 +5,9 @@ stays the same.
 
 - ``signing-in``: ``pip install "mlflow[auth]==..."``, as the signing-in page says;
 - ``quick-start``: ``pip install mlflow torch``, as the quick start says (the logging page
-  follows it).
+  follows it);
+- ``lightning``: the quick start's, then ``pip install lightning==...``, as the Lightning
+  page says.
 
   python -m tools.member_env NAME ...    builds them; prints the path of each ``python``
 """
@@ -19,7 +21,7 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = ("signing-in", "quick-start")
+NAMES = ("signing-in", "quick-start", "lightning")
 
 
 def lock(name: str) -> Path:

@@ -22,7 +22,6 @@ from labdocs.services.servers import ThrowawayServer, plain_server_command
 # Variables that libraries set for themselves, once per process, in whichever test first
 # imports or uses them: not that test's doing, so the environment check lets them appear.
 SET_BY_LIBRARIES = {
-    "PYTORCH_NVML_BASED_CUDA_CHECK": "lightning_fabric sets it on import (mlflow.pytorch imports it)",
     "TORCHINDUCTOR_CACHE_DIR": "torch._inductor sets it when it first finds its cache folder",
 }
 

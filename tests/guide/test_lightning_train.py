@@ -4,6 +4,10 @@ a training resumed from its checkpoint goes on in the same run, by hand and thro
 Lightning's own Slurm auto-requeue under a real (throwaway) Slurm. Without the run's ID
 passed back to the logger, the requeued training starts a second run (the page warns of it).
 
+The training runs in what the page tells members to install, on top of the quick start's
+(tools/member_env.py's ``lightning``), and nothing else: the doctest environment holds no
+Lightning.
+
 The Slurm warning before the time limit (``--signal=B:USR1@120``) is sent at once, to the
 batch script's process, as Slurm sends it (``scancel --batch --signal=USR1``): Lightning's
 handler does not depend on who sent it.
@@ -12,13 +16,14 @@ handler does not depend on who sent it.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
+from labdocs.pages import DOCS
 from labdocs.services.slurm import ThrowawaySlurm
+from tests.lib.member_machine import holds_only_what_the_page_says, member_python
 from tests.lib.training import (
     EXAMPLES,
     BatchJob,
@@ -29,6 +34,7 @@ from tests.lib.training import (
     training_environment,
 )
 
+PAGE = DOCS / "guides" / "mlflow" / "lightning.rst"
 TRAINING = EXAMPLES / "lightning_train.py"
 BATCH_SCRIPT = EXAMPLES / "lightning.sbatch"
 STEPS_PER_EPOCH = 16  # 256 samples, batches of 16
@@ -37,10 +43,18 @@ PASSES_THE_RUN_ID = "    run_id=run_id,\n"
 FORGETS_THE_RUN_ID = "    run_id=None,\n"
 
 
+def test_the_member_environment_holds_only_what_the_pages_say():
+    """The quick start's install line, then the page's, and nothing else."""
+    held = holds_only_what_the_page_says("lightning", PAGE, "pip install lightning==2.6.6")
+    assert {"torch", "lightning"} <= held
+    assert not {"pytest", "sybil"} & held
+
+
 def train(folder: Path, server_url: str, member: str, *args: str) -> str:
+    python = member_python("lightning")
     done = run_training(
-        [sys.executable, TRAINING.name, *args],
-        env=training_environment(server_url, member), cwd=folder,
+        [str(python), TRAINING.name, *args],
+        env=training_environment(server_url, member, python), cwd=folder,
     )  # fmt: skip
     output = f"{done.stdout}\n{done.stderr}"
     assert done.returncode == 0, output
@@ -78,6 +92,7 @@ class SlurmTraining(BatchJob):
 
     def __init__(self, cluster: ThrowawaySlurm, server_url: str, folder: Path, script: str):
         super().__init__(cluster, server_url, folder, BATCH_SCRIPT)
+        self.python = member_python("lightning")
         (folder / TRAINING.name).write_text(script)
 
     def submit(self, epochs: int) -> int:

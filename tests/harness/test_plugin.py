@@ -170,8 +170,7 @@ FAULTY_PAGES = {
             assert "MLFLOW_TRACKING_USERNAME" not in os.environ
 
         def test_sets_what_libraries_set_for_themselves():
-            # As lightning_fabric does on import, and torch._inductor finding its cache.
-            os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+            # As torch._inductor does when it first finds its cache.
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.abspath("inductor-cache")
         """,
 }

@@ -36,16 +36,20 @@ def new_member() -> str:
     return f"member-{secrets.token_hex(4)}"
 
 
-def training_environment(tracking_uri: str, member: str) -> dict[str, str]:
-    """The environment a training process gets: the tests' own, plus the server and member."""
+def training_environment(
+    tracking_uri: str, member: str, python: Path = Path(sys.executable)
+) -> dict[str, str]:
+    """The environment a training process gets: the tests' own, plus the server and member,
+    with ``python`` first on the ``PATH``."""
     return {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
         **NO_TELEMETRY,
         "LOGNAME": member,
         "USER": member,
-        # `python` and `torchrun` in a batch script: this environment's, as under nox.
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        # `python` and `torchrun` in a batch script: this environment's, as under nox, or
+        # that of what a page tells members to install (tools/member_env.py).
+        "PATH": os.pathsep.join([str(python.parent), os.environ.get("PATH", "")]),
     }
 
 
@@ -90,12 +94,13 @@ class MemberTraining:
 
     project = "slurm"
     metric = "loss"
+    python = Path(sys.executable)  # the environment the training runs in
 
     def __init__(self, server_url: str, folder: Path) -> None:
         self.server_url, self.folder, self.member = server_url, folder, new_member()
 
     def environment(self) -> dict[str, str]:
-        return training_environment(self.server_url, self.member)
+        return training_environment(self.server_url, self.member, self.python)
 
     def runs(self) -> list[Run]:
         return runs_of(self.server_url, f"mlflow-guide-{self.project}/{self.member}")
