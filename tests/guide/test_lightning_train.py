@@ -15,6 +15,7 @@ handler does not depend on who sent it.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def test_the_member_environment_holds_only_what_the_pages_say():
     held = holds_only_what_the_page_says("lightning", PAGE, "pip install lightning==2.6.6")
     assert {"torch", "lightning"} <= held
     assert not {"pytest", "sybil"} & held
+
+
+def test_the_other_pages_run_without_lightning():
+    """Installed beside MLflow, Lightning is imported by ``mlflow.pytorch`` and listed among
+    the requirements of every model the other pages log, which a member's would not list."""
+    assert importlib.util.find_spec("lightning") is None
+    assert importlib.util.find_spec("pytorch_lightning") is None
 
 
 def train(folder: Path, server_url: str, member: str, *args: str) -> str:
