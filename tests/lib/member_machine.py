@@ -24,6 +24,7 @@ from labdocs.services.auth import Credentials
 from labdocs.services.deployment import Deployment, registry_environment
 from labdocs.services.progress import run_while_progressing
 from labdocs.services.session import NO_TELEMETRY
+from tools.unlocked import names
 
 # A member's script imports torch and logs models (MLflow infers their requirements in a
 # process of its own): 20 s on an idle machine, minutes beside other work. It is waited for
@@ -125,12 +126,6 @@ def credentials_file(member: Credentials, page: Path) -> str:
     return shown.replace("<your username>", member.username).replace(
         "<your password>", member.password
     )
-
-
-def names(requirements: str) -> set[str]:
-    """The distributions pinned (name==version) in a freeze or a lock, normalized."""
-    found = re.findall(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==", requirements, re.MULTILINE)
-    return {re.sub(r"[-_.]+", "-", name).lower() for name in found}
 
 
 def installed(name: str) -> set[str]:

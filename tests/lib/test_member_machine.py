@@ -1,5 +1,5 @@
 """The member's machine (member_machine.py): it reaches the lab's host at the deployment's
-port and no other name, and reads the names of a lock as pip does."""
+port and no other name, and writes the credentials file as the signing-in page does."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from labdocs.lab import LAB_HTTPS_HOST
 from labdocs.services.auth import Credentials
-from tests.lib.member_machine import credentials_file, lab_on_loopback, names
+from tests.lib.member_machine import credentials_file, lab_on_loopback
 
 RESOLVE = """\
 import socket
@@ -31,11 +31,6 @@ def test_the_lab_s_host_resolves_to_the_deployment_and_no_other_name(tmp_path: P
         "('127.0.0.1', 8443)",
         "the member's test machine resolves only the lab's host, not pypi.org",
     ]
-
-
-def test_a_lock_s_names_are_normalized_and_extras_dropped():
-    lock = "Flask_WTF==1.2.2 \\\n    --hash=sha256:x\nmlflow[auth]==3.17.2\n# a comment\n"
-    assert names(lock) == {"flask-wtf", "mlflow"}
 
 
 def test_the_credentials_file_is_the_page_s_with_the_member_s_own(tmp_path: Path):

@@ -8,6 +8,12 @@ import venv
 from pathlib import Path
 
 from labdocs.pages import ROOT
+from tools.unlocked import names
+
+
+def test_a_lock_s_names_are_normalized_and_extras_dropped():
+    lock = "Flask_WTF==1.2.2 \\\n    --hash=sha256:x\nmlflow[auth]==3.17.2\n# a comment\n"
+    assert names(lock) == {"flask-wtf", "mlflow"}
 
 
 def plant(site_packages: Path, name: str) -> Path:
