@@ -1,7 +1,9 @@
 """CI, the workflows and pre-commit call the nox sessions that exist, nothing else; the
 workflows run what .ci/run runs, set up as .ci/run sets it up: by the sessions themselves."""
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,21 @@ def test_workflows_run_the_sessions_that_need_debian_s_packages_as_ci_does(path)
     for run in run_steps(yaml.safe_load(path.read_text())):
         if set(NOX_CALL.findall(run)) & SESSIONS.keys():
             assert AS_ROOT.match(run), f"{path.name}: {run}"
+
+
+def test_ci_stops_at_once_on_a_disk_too_full_for_a_run(tmp_path):
+    """A disk without room for the environments stops CI before anything is installed, with
+    the free space named, not minutes later at pip's "No space left on device"."""
+    copy = tmp_path / ".ci" / "run"
+    copy.parent.mkdir()
+    copy.write_text(CI_SCRIPT.read_text())
+    done = subprocess.run(
+        ["bash", str(copy)],
+        env={**os.environ, "DOCS_CI_NEEDED_GB": str(10**9)},
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert re.search(
+        r"\d+ GB free on the disk of .*; a full run needs about 1000000000 GB", done.stderr
+    )
+    assert not (tmp_path / ".nox").exists(), "the script went on to install"
