@@ -109,21 +109,24 @@ def test_the_watchdog_ends_the_server_when_its_owner_is_killed(fake_mlflow, tmp_
         [sys.executable, "-c", OWNER.format(mlflow=fake_mlflow, out=str(tmp_path / "server"))],
         cwd=Path(__file__).resolve().parents[2],
     )
+    written = tmp_path / "server"
     try:
-        deadline = time.monotonic() + 20
-        while not (tmp_path / "server").exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60  # a hang, not a slow start on a busy machine
+        while not written.exists() and owner.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        pgid, folder = (tmp_path / "server").read_text().split()
+        assert written.exists(), f"the owner (exit code {owner.poll()}) started no server"
+        pgid, folder = written.read_text().split()
         assert processes.group_members(int(pgid))
         owner.send_signal(signal.SIGKILL)
         owner.wait()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while processes.group_members(int(pgid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not processes.group_members(int(pgid))
         assert not Path(folder).exists()
     finally:
         owner.kill()
+        owner.wait()  # reaped here: not a ResourceWarning in whichever test runs next
 
 
 OWNER = """
@@ -132,7 +135,9 @@ from pathlib import Path
 from labdocs.services.servers import ThrowawayServer, plain_server_command
 server = ThrowawayServer.start(plain_server_command({mlflow!r}))
 time.sleep(0.3)
-Path({out!r}).write_text(f"{{server.process.pid}} {{server.folder}}")
+# Written whole, then renamed into place: the test never reads it half written.
+Path({out!r} + ".part").write_text(f"{{server.process.pid}} {{server.folder}}")
+Path({out!r} + ".part").rename({out!r})
 time.sleep(300)
 """
 
